@@ -1,0 +1,56 @@
+package media
+
+import (
+	"math"
+	"testing"
+)
+
+func TestRxStatsLossAndWrap(t *testing.T) {
+	var s rxStats
+	seq := uint16(65530)
+	lost := 0
+	for i := 0; i < 100; i++ {
+		if i%10 == 3 {
+			lost++
+		} else {
+			s.update(seq, uint32(i)*160, int64(i)*160)
+		}
+		seq++
+	}
+	if s.expected() != 100 || s.lost() != int64(lost) || s.cycles != 1<<16 {
+		t.Fatalf("expected %d lost %d cycles %d", s.expected(), s.lost(), s.cycles)
+	}
+	if f := s.reportFraction(); f != uint8(lost*256/100) {
+		t.Fatalf("fraction %d", f)
+	}
+	// Next interval without loss.
+	for i := 100; i < 150; i++ {
+		s.update(seq, uint32(i)*160, int64(i)*160)
+		seq++
+	}
+	if f := s.reportFraction(); f != 0 {
+		t.Fatalf("fraction %d", f)
+	}
+	// A reordered (older) packet counts as received but does not move max_seq.
+	s.update(seq-20, 0, 0)
+	if s.extendedMax() != 1<<16+uint32(seq-1) {
+		t.Fatalf("max moved: %d", s.extendedMax())
+	}
+}
+
+// A.8 jitter with transit alternating by 80 timestamp units converges to 80; computed with the
+// recurrence J += (|D| − J)/16 in closed form: J_n = 80·(1 − (15/16)^n).
+func TestRxStatsJitter(t *testing.T) {
+	var s rxStats
+	for i := 0; i < 200; i++ {
+		extra := int64(0)
+		if i%2 == 1 {
+			extra = 80
+		}
+		s.update(uint16(i), uint32(i)*160, int64(i)*160+extra)
+	}
+	want := 80 * (1 - math.Pow(15.0/16, 199))
+	if math.Abs(s.jitter-want) > 1e-6 {
+		t.Fatalf("jitter %v, want %v", s.jitter, want)
+	}
+}
