@@ -113,6 +113,9 @@ func New(a, b *net.UDPAddr, imp Impairments) (*Relay, error) {
 		ca.Close()
 		return nil, fmt.Errorf("mediatest: relay socket for B: %w", err)
 	}
+	// Bursts from many streams must not overflow the relay's own queues.
+	ca.SetReadBuffer(1 << 22)
+	cb.SetReadBuffer(1 << 22)
 	r := &Relay{
 		imp:   imp,
 		start: time.Now(),
