@@ -49,15 +49,20 @@ type Impairments struct {
 	ClockRate int
 	// Only impair RTP; RTCP passes untouched (default false: RTCP is impaired too).
 	SpareRTCP bool
+	// Skip passes the first Skip packets of each direction untouched (so a receiver's first
+	// packet, which fixes its base sequence number, is known).
+	Skip int
+}
+
+// Fates counts what happened to the packets of one kind (RTP or RTCP).
+type Fates struct {
+	Packets, Dropped, Duplicated, Reordered, Flipped, Replayed int
 }
 
 // DirStats is what the relay did in one direction.
 type DirStats struct {
-	Received, Forwarded                 int
-	Dropped, Duplicated, Reordered      int
-	FlippedRTP, FlippedRTCP, DroppedRTP int
-	RTP, RTCP                           int
-	Injected, Replayed                  int
+	Received, Forwarded, Injected int
+	RTP, RTCP                     Fates
 	// LostSeq holds the RTP sequence numbers that never reached the peer intact (dropped or
 	// flipped), in arrival order.
 	LostSeq []uint16
@@ -183,14 +188,14 @@ func (r *Relay) handle(d Direction, pkt []byte) {
 	ds := r.dirs[d]
 	ds.stats.Received++
 	rtcp := isRTCP(pkt)
+	fates := &ds.stats.RTP
 	if rtcp {
-		ds.stats.RTCP++
-	} else {
-		ds.stats.RTP++
+		fates = &ds.stats.RTCP
 	}
-	if rtcp && r.imp.SpareRTCP {
+	fates.Packets++
+	if (rtcp && r.imp.SpareRTCP) || ds.stats.Received <= r.imp.Skip {
 		ds.remember(pkt)
-		r.forwardLocked(d, pkt, r.delayLocked())
+		r.forwardLocked(d, pkt, r.delayLocked(), true)
 		return
 	}
 	u := r.rng.Float64()
@@ -201,34 +206,31 @@ func (r *Relay) handle(d Direction, pkt []byte) {
 	imp := r.imp
 	switch {
 	case u < imp.Drop:
-		ds.stats.Dropped++
+		fates.Dropped++
 		if isRTP {
-			ds.stats.DroppedRTP++
 			ds.stats.LostSeq = append(ds.stats.LostSeq, seq)
 		}
 	case u < imp.Drop+imp.Duplicate:
-		ds.stats.Duplicated++
+		fates.Duplicated++
 		ds.remember(pkt)
-		r.forwardLocked(d, pkt, r.delayLocked())
-		r.forwardLocked(d, pkt, r.delayLocked())
+		r.forwardLocked(d, pkt, r.delayLocked(), true)
+		r.forwardLocked(d, pkt, r.delayLocked(), false)
 	case u < imp.Drop+imp.Duplicate+imp.Reorder:
-		ds.stats.Reordered++
+		fates.Reordered++
 		ds.remember(pkt)
-		r.forwardLocked(d, pkt, r.delayLocked()+imp.ReorderDelay)
+		r.forwardLocked(d, pkt, r.delayLocked()+imp.ReorderDelay, true)
 	case u < imp.Drop+imp.Duplicate+imp.Reorder+imp.Flip && len(pkt) > imp.FlipOffset:
 		f := append([]byte(nil), pkt...)
 		bit := r.rng.IntN((len(f) - imp.FlipOffset) * 8)
 		f[imp.FlipOffset+bit/8] ^= 1 << (bit % 8)
-		if rtcp {
-			ds.stats.FlippedRTCP++
-		} else {
-			ds.stats.FlippedRTP++
+		fates.Flipped++
+		if isRTP {
 			ds.stats.LostSeq = append(ds.stats.LostSeq, seq)
 		}
-		r.forwardLocked(d, f, r.delayLocked())
+		r.forwardLocked(d, f, r.delayLocked(), false)
 	default:
 		ds.remember(pkt)
-		r.forwardLocked(d, pkt, r.delayLocked())
+		r.forwardLocked(d, pkt, r.delayLocked(), true)
 	}
 }
 
@@ -248,9 +250,11 @@ func (r *Relay) delayLocked() time.Duration {
 	return dl
 }
 
-func (r *Relay) forwardLocked(d Direction, pkt []byte, delay time.Duration) {
+// forwardLocked sends pkt after delay; measure says whether it enters the relay's jitter
+// figure (not for flipped packets or second copies, which an SRTP receiver drops).
+func (r *Relay) forwardLocked(d Direction, pkt []byte, delay time.Duration, measure bool) {
 	if delay <= 0 {
-		r.sendLocked(d, pkt)
+		r.sendLocked(d, pkt, measure)
 		return
 	}
 	r.timer.Add(1)
@@ -263,17 +267,17 @@ func (r *Relay) forwardLocked(d Direction, pkt []byte, delay time.Duration) {
 			return
 		default:
 		}
-		r.sendLocked(d, pkt)
+		r.sendLocked(d, pkt, measure)
 	})
 }
 
-func (r *Relay) sendLocked(d Direction, pkt []byte) {
+func (r *Relay) sendLocked(d Direction, pkt []byte, measure bool) {
 	ds := r.dirs[d]
 	if _, err := ds.out.WriteToUDP(pkt, ds.peer); err != nil {
 		return
 	}
 	ds.stats.Forwarded++
-	if isRTCP(pkt) || len(pkt) < 12 {
+	if !measure || isRTCP(pkt) || len(pkt) < 12 {
 		return
 	}
 	// RFC 3550 A.8 at the relay's output, arrival in timestamp units.
@@ -319,7 +323,11 @@ func (r *Relay) Replay(d Direction, n int) (int, error) {
 		if _, err := ds.out.WriteToUDP(p, ds.peer); err != nil {
 			return 0, fmt.Errorf("mediatest: replay %s: %w", d, err)
 		}
-		ds.stats.Replayed++
+		if isRTCP(p) {
+			ds.stats.RTCP.Replayed++
+		} else {
+			ds.stats.RTP.Replayed++
+		}
 	}
 	return n, nil
 }

@@ -65,17 +65,17 @@ func TestRelayImpairmentsDeterministic(t *testing.T) {
 	}
 	s1, got := run()
 	s2, _ := run()
-	if s1.Dropped != s2.Dropped || s1.Duplicated != s2.Duplicated || s1.FlippedRTP != s2.FlippedRTP || len(s1.LostSeq) != len(s2.LostSeq) {
+	if s1.RTP != s2.RTP || len(s1.LostSeq) != len(s2.LostSeq) {
 		t.Fatalf("same seed, different decisions: %+v vs %+v", s1, s2)
 	}
-	if s1.Received != 400 || s1.Dropped == 0 || s1.Duplicated == 0 || s1.Reordered == 0 || s1.FlippedRTP == 0 {
+	if s1.Received != 400 || s1.RTP.Dropped == 0 || s1.RTP.Duplicated == 0 || s1.RTP.Reordered == 0 || s1.RTP.Flipped == 0 {
 		t.Fatalf("impairments not exercised: %+v", s1)
 	}
-	if want := 400 - s1.Dropped + s1.Duplicated; len(got) != want || s1.Forwarded != want {
+	if want := 400 - s1.RTP.Dropped + s1.RTP.Duplicated; len(got) != want || s1.Forwarded != want {
 		t.Fatalf("received %d, forwarded %d, want %d", len(got), s1.Forwarded, want)
 	}
-	if len(s1.LostSeq) != s1.Dropped+s1.FlippedRTP {
-		t.Fatalf("LostSeq %d != dropped %d + flipped %d", len(s1.LostSeq), s1.Dropped, s1.FlippedRTP)
+	if len(s1.LostSeq) != s1.RTP.Dropped+s1.RTP.Flipped {
+		t.Fatalf("LostSeq %d != dropped %d + flipped %d", len(s1.LostSeq), s1.RTP.Dropped, s1.RTP.Flipped)
 	}
 	// Flipped packets differ from the original in exactly one bit, beyond the RTP header.
 	flipped := 0
@@ -96,8 +96,8 @@ func TestRelayImpairmentsDeterministic(t *testing.T) {
 			t.Fatalf("%d bits changed", diff)
 		}
 	}
-	if flipped != s1.FlippedRTP {
-		t.Fatalf("saw %d flipped packets, relay says %d", flipped, s1.FlippedRTP)
+	if flipped != s1.RTP.Flipped {
+		t.Fatalf("saw %d flipped packets, relay says %d", flipped, s1.RTP.Flipped)
 	}
 	// Reordering: some packet arrived after a higher sequence number.
 	reordered := false
@@ -135,7 +135,7 @@ func TestRelayInjectReplay(t *testing.T) {
 		t.Fatalf("replayed/injected wrong packets: %d", len(got))
 	}
 	st := r.Stats(BtoA)
-	if st.Replayed != 3 || st.Injected != 1 {
+	if st.RTP.Replayed != 3 || st.Injected != 1 {
 		t.Fatalf("%+v", st)
 	}
 }
