@@ -1,0 +1,22 @@
+// Package mikey implements MIKEY (RFC 3830) and MIKEY-TICKET (RFC 6043) as pure data and math: no
+// I/O and no clocks.
+//
+// Wire format (message.go, payload.go and one file per payload):
+//   - RFC 3830 §6: the Common Header HDR with the SRTP-ID map (§6.1, §6.1.1), KEMAC (§6.2) and its
+//     Key data sub-payloads with key validity data (§6.13, §6.14), T (§6.6), ID and CERT (§6.7),
+//     CHASH (§6.8), V (§6.9), SP with the SRTP policy parameters 0-12 (§6.10, §6.10.1), RAND (§6.11),
+//     ERR (§6.12), General Extension (§6.15); PKE (§6.3), DH (§6.4) and SIGN (§6.5) are decoded as
+//     opaque payloads so that PK messages parse.
+//   - RFC 4563: the Empty CS ID map type (§5) and the Key ID General Extension (§4).
+//   - RFC 4567 §4.1: the SDP IDs General Extension (bidding-down protection).
+//   - RFC 6043 §6: the new HDR values and the GENERIC-ID map (§6.1, §6.1.1), AES-CM-256 and
+//     HMAC-SHA-256-256 (§6.2), GTGK/MPK key data (§6.2.1), NTP-UTC-32 (§6.3) with the RFC 4330 era
+//     rule (ntp.go), TR (§6.4), ID byte string (§6.5), IDR (§6.6), CHASH SHA-256 (§6.7), RANDR
+//     (§6.8), the new error numbers (§6.9), TP and TICKET with the ticket flags D..O and their
+//     implications (§6.10); the MAC input of Table 5.2 without the appended identities
+//     (Message.MACInput).
+//   - RFC 6309: the IANA registries these code points come from (constants.go).
+//   - RFC 6509 §4.2: the SAKKE payload and ID Roles 6 and 7, decoded only.
+//
+// Every decoded message re-encodes to the same bytes, so MACs can be checked over Message.Raw.
+package mikey
