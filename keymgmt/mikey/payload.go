@@ -314,6 +314,15 @@ func (d *decoder) lenBytes(size int, field string) ([]byte, error) {
 	return d.bytes(n, field)
 }
 
+// bytesAt reads n bytes whose length field is at lenOff, reporting an overrun there.
+func (d *decoder) bytesAt(n, lenOff int, field string) ([]byte, error) {
+	if n > d.left() {
+		return nil, &ParseError{Offset: lenOff, Field: field + " length",
+			Err: fmt.Errorf("%w: length %d overruns the %d bytes left", ErrTruncated, n, d.left())}
+	}
+	return d.bytes(n, field)
+}
+
 // sub returns a decoder over the next n bytes and advances past them.
 func (d *decoder) sub(n int) *decoder {
 	s := &decoder{b: d.b, off: d.off, end: d.off + n}

@@ -15,7 +15,7 @@ func (p *PKE) parseBody(d *decoder) error {
 		return err
 	}
 	p.C = uint8(v >> 14)
-	p.Data, err = d.bytes(int(v&0x3fff), "PKE Data")
+	p.Data, err = d.bytesAt(int(v&0x3fff), d.off-2, "PKE Data")
 	return err
 }
 

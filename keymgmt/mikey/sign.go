@@ -15,7 +15,7 @@ func (s *SIGN) parseBody(d *decoder) error {
 		return err
 	}
 	s.SType = uint8(v >> 12)
-	s.Signature, err = d.bytes(int(v&0x0fff), "SIGN Signature")
+	s.Signature, err = d.bytesAt(int(v&0x0fff), d.off-2, "SIGN Signature")
 	return err
 }
 
