@@ -462,3 +462,6 @@ func (b *Buffer) Stats() Stats {
 	}
 	return st
 }
+
+// Len is the number of packets held.
+func (b *Buffer) Len() int { return b.count }

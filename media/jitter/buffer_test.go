@@ -319,7 +319,7 @@ func TestOversizeAndDefaults(t *testing.T) {
 	// A packet beyond the capacity is not stored.
 	b.Push(2, 0, t0, nil)
 	b.Push(2+8, 0, t0, nil)
-	if st := b.Stats(); st.Buffered != 1 {
+	if st := b.Stats(); st.Buffered != 1 || b.Len() != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }
