@@ -18,6 +18,7 @@ import (
 //     SEQ_MS − SEQ < L (C.2.2, the optional age limit).
 //   - On any failure the USIM reports SQN_MS, the highest previously accepted sequence number
 //     anywhere in the array: SEQ_MS(i) ‖ i for the i with the largest SEQ_MS(i).
+//
 // INDBits = 0 gives a single counter that accepts only SQN > SQN_MS.
 const (
 	DefaultINDBits = 5
