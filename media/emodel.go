@@ -22,8 +22,9 @@ type EModel struct {
 	BurstR float64
 }
 
-// Values for G.711 from ITU-T G.113 Appendix I (Tables I.1 and I.3). This engine fills lost
-// frames with silence (no G.711 Appendix I PLC), so G711NoPLCBpl applies.
+// Values for G.711 from ITU-T G.113 Appendix I (Tables I.1 and I.3). Streams conceal losses
+// with media/jitter's Concealer, a simplified G.711 Appendix I PLC, and so use G711WithPLCBpl;
+// since that PLC is simpler than Appendix I, the MOS is an optimistic estimate under loss.
 const (
 	G711Ie         = 0.0
 	G711NoPLCBpl   = 4.3

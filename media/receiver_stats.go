@@ -29,7 +29,9 @@ type rxStats struct {
 // update records one packet with sequence number seq, RTP timestamp ts, arriving at arrival
 // expressed in the same timestamp units (A.8: "the arrival time in RTP timestamp units").
 // It returns false for a packet A.1 treats as a jump or restart that is not yet confirmed.
-func (s *rxStats) update(seq uint16, ts uint32, arrival int64) bool {
+// withJitter false leaves the jitter estimate alone (packets whose timestamp does not advance
+// with sampling time, such as telephone-events).
+func (s *rxStats) update(seq uint16, ts uint32, arrival int64, withJitter bool) bool {
 	if !s.started {
 		s.started = true
 		s.init(seq)
@@ -55,6 +57,9 @@ func (s *rxStats) update(seq uint16, ts uint32, arrival int64) bool {
 		}
 	}
 	s.received++
+	if !withJitter {
+		return true
+	}
 
 	// A.8: D(i-1,i) = (Rj - Ri) - (Sj - Si); J += (|D| - J)/16.
 	transit := arrival - int64(ts)

@@ -13,7 +13,7 @@ func TestRxStatsLossAndWrap(t *testing.T) {
 		if i%10 == 3 {
 			lost++
 		} else {
-			s.update(seq, uint32(i)*160, int64(i)*160)
+			s.update(seq, uint32(i)*160, int64(i)*160, true)
 		}
 		seq++
 	}
@@ -25,14 +25,14 @@ func TestRxStatsLossAndWrap(t *testing.T) {
 	}
 	// Next interval without loss.
 	for i := 100; i < 150; i++ {
-		s.update(seq, uint32(i)*160, int64(i)*160)
+		s.update(seq, uint32(i)*160, int64(i)*160, true)
 		seq++
 	}
 	if f := s.reportFraction(); f != 0 {
 		t.Fatalf("fraction %d", f)
 	}
 	// A reordered (older) packet counts as received but does not move max_seq.
-	s.update(seq-20, 0, 0)
+	s.update(seq-20, 0, 0, true)
 	if s.extendedMax() != 1<<16+uint32(seq-1) {
 		t.Fatalf("max moved: %d", s.extendedMax())
 	}
@@ -47,7 +47,7 @@ func TestRxStatsJitter(t *testing.T) {
 		if i%2 == 1 {
 			extra = 80
 		}
-		s.update(uint16(i), uint32(i)*160, int64(i)*160+extra)
+		s.update(uint16(i), uint32(i)*160, int64(i)*160+extra, true)
 	}
 	want := 80 * (1 - math.Pow(15.0/16, 199))
 	if math.Abs(s.jitter-want) > 1e-6 {

@@ -182,24 +182,27 @@ func (t *txCrypto) rekey(p SRTPParams) error {
 	return nil
 }
 
-func (t *txCrypto) retire(mki []byte) error {
+// retire removes the send key with this MKI unless it is still the one in use; known reports
+// whether the MKI was installed at all.
+func (t *txCrypto) retire(mki []byte) (known, removed bool, err error) {
 	if t.ctx == nil {
-		return nil
+		return false, false, nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	i := t.ring.find(mki)
 	if i < 0 {
-		return nil
+		return false, false, nil
 	}
 	if bytes.Equal(mki, t.cur) {
-		return fmt.Errorf("media: MKI %x is the current send key", mki)
+		// Still in use for sending: this direction has not rekeyed yet.
+		return true, false, nil
 	}
 	if err := t.ctx.RemoveMKI(mki); err != nil {
-		return fmt.Errorf("media: remove send key %x: %w", mki, err)
+		return true, false, fmt.Errorf("media: remove send key %x: %w", mki, err)
 	}
 	t.ring.keys = append(t.ring.keys[:i], t.ring.keys[i+1:]...)
-	return nil
+	return true, true, nil
 }
 
 // rxCrypto authenticates and decrypts incoming SRTP and SRTCP (RFC 3711 §3.3 receiver steps,
@@ -341,18 +344,19 @@ func (r *rxCrypto) rekey(p SRTPParams) error {
 	return nil
 }
 
-func (r *rxCrypto) retire(mki []byte) error {
+// retire removes the receive key with this MKI unless it is the only one left.
+func (r *rxCrypto) retire(mki []byte) (known, removed bool, err error) {
 	if r.ctx == nil {
-		return nil
+		return false, false, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i := r.ring.find(mki)
 	if i < 0 {
-		return nil
+		return false, false, nil
 	}
 	if len(r.ring.keys) == 1 {
-		return fmt.Errorf("media: MKI %x is the last receive key", mki)
+		return true, false, nil
 	}
 	if bytes.Equal(mki, r.cur) {
 		// pion will not remove the key it would "send" with; on a receive Context that only
@@ -360,7 +364,7 @@ func (r *rxCrypto) retire(mki []byte) error {
 		for _, p := range r.ring.keys {
 			if !bytes.Equal(p.MKI, mki) {
 				if err := r.ctx.SetSendMKI(p.MKI); err != nil {
-					return fmt.Errorf("media: retire receive key %x: %w", mki, err)
+					return true, false, fmt.Errorf("media: retire receive key %x: %w", mki, err)
 				}
 				r.cur = p.MKI
 				break
@@ -368,12 +372,12 @@ func (r *rxCrypto) retire(mki []byte) error {
 		}
 	}
 	if err := r.ctx.RemoveMKI(mki); err != nil {
-		return fmt.Errorf("media: remove receive key %x: %w", mki, err)
+		return true, false, fmt.Errorf("media: remove receive key %x: %w", mki, err)
 	}
 	// ROC of the remaining keys: keys[0] supplies the preset ROC on rebuild; keep the
 	// original's value.
 	roc := r.ring.keys[0].ROC
 	r.ring.keys = append(r.ring.keys[:i], r.ring.keys[i+1:]...)
 	r.ring.keys[0].ROC = roc
-	return nil
+	return true, true, nil
 }

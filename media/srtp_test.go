@@ -368,14 +368,17 @@ func TestRekeyCrypto(t *testing.T) {
 					t.Fatalf("during rekey: %v", err)
 				}
 			}
-			if err := tx.retire(k2.MKI); err == nil {
+			if _, removed, err := tx.retire(k2.MKI); err != nil || removed || tx.ring.find(k2.MKI) < 0 {
 				t.Fatal("retired the current send key")
 			}
-			if err := tx.retire(k1.MKI); err != nil {
-				t.Fatal(err)
+			if _, removed, err := tx.retire(k1.MKI); err != nil || !removed {
+				t.Fatal(removed, err)
 			}
-			if err := rx.retire(k1.MKI); err != nil {
-				t.Fatal(err)
+			if _, removed, err := rx.retire(k1.MKI); err != nil || !removed {
+				t.Fatal(removed, err)
+			}
+			if _, removed, _ := rx.retire(k2.MKI); removed {
+				t.Fatal("retired the last receive key")
 			}
 			// A packet under the retired key (fresh sequence number, so not a replay).
 			tx1, _ := newTxCrypto(&k1, 1)

@@ -15,6 +15,7 @@ type Stats struct {
 	PacketsReceived, OctetsReceived uint64 // authenticated RTP packets and payload octets
 
 	PacketsExpected uint64
+	HighestSeq      uint32  // extended highest sequence number received (A.1)
 	PacketsLost     int64   // cumulative (A.3; duplicates can make it negative on plain RTP)
 	LossFraction    float64 // cumulative lost / expected
 	FractionLost    float64 // over the last report interval (A.3 "fraction lost")
@@ -55,10 +56,10 @@ func (s Stats) String() string {
 	if s.RTTValid {
 		rtt = s.RTT.Round(100 * time.Microsecond).String()
 	}
-	return fmt.Sprintf("ssrc=%08x→%08x tx=%d/%dB rx=%d/%dB lost=%d (%.2f%%, last %.2f%%) jitter=%v rtt=%s remote_lost=%d remote_jitter=%v srtp_auth_fail=%d srtcp_auth_fail=%d replay=%d/%d late=%d discarded=%d concealed=%d malformed=%d foreign=%d rtcp=%d/%d MOS=%.2f",
+	return fmt.Sprintf("ssrc=%08x→%08x tx=%d/%dB rx=%d/%dB lost=%d (%.2f%%, last %.2f%%) jitter=%v rtt=%s remote_lost=%d remote_jitter=%v srtp_auth_fail=%d srtcp_auth_fail=%d replay=%d/%d late=%d discarded=%d concealed=%d playout=%v malformed=%d foreign=%d rtcp=%d/%d MOS=%.2f",
 		s.SSRC, s.RemoteSSRC, s.PacketsSent, s.OctetsSent, s.PacketsReceived, s.OctetsReceived,
 		s.PacketsLost, 100*s.LossFraction, 100*s.FractionLost, s.Jitter.Round(10*time.Microsecond), rtt,
 		s.RemotePacketsLost, s.RemoteJitter.Round(10*time.Microsecond),
 		s.SRTPAuthFailures, s.SRTCPAuthFailures, s.SRTPReplayDrops, s.SRTCPReplayDrops,
-		s.Late, s.Discarded, s.Concealed, s.Malformed, s.Foreign, s.RTCPSent, s.RTCPReceived, s.MOS)
+		s.Late, s.Discarded, s.Concealed, s.PlayoutDelay.Round(time.Millisecond), s.Malformed, s.Foreign, s.RTCPSent, s.RTCPReceived, s.MOS)
 }

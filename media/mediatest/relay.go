@@ -136,6 +136,24 @@ func New(a, b *net.UDPAddr, imp Impairments) (*Relay, error) {
 	return r, nil
 }
 
+// SetImpairments changes the impairments from the next packet on (the random source and its
+// position stay, so a run remains deterministic); pass the zero value to pass everything.
+func (r *Relay) SetImpairments(imp Impairments) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	imp.Seed = r.imp.Seed
+	if imp.ReorderDelay == 0 {
+		imp.ReorderDelay = r.imp.ReorderDelay
+	}
+	if imp.FlipOffset == 0 {
+		imp.FlipOffset = r.imp.FlipOffset
+	}
+	if imp.ClockRate == 0 {
+		imp.ClockRate = r.imp.ClockRate
+	}
+	r.imp = imp
+}
+
 // AddrA is the address endpoint A sends to.
 func (r *Relay) AddrA() *net.UDPAddr { return r.dirs[AtoB].in.LocalAddr().(*net.UDPAddr) }
 

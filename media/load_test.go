@@ -1,0 +1,143 @@
+package media
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imsphone/imsphone/media/audio"
+	"github.com/pion/srtp/v2"
+)
+
+// TestLoad ramps the number of concurrent bidirectional G.711 SRTP (AES_CM_128_HMAC_SHA1_80,
+// RTCP-mux) calls over loopback and reports, for each step, the loss over all streams and the
+// 99th percentile over streams of the RFC 3550 interarrival jitter. Opt-in:
+//
+//	IMSPHONE_LOAD=1 go test -run TestLoad -v -timeout 20m ./media/
+//
+// IMSPHONE_LOAD_STEPS (comma-separated call counts, default 250,500,1000,1500,2000) and
+// IMSPHONE_LOAD_SECONDS (per step, default 10) adjust the ramp. A step passes with < 0.5 % loss
+// and p99 jitter < 10 ms; the ramp stops at the first failing step.
+func TestLoad(t *testing.T) {
+	if os.Getenv("IMSPHONE_LOAD") != "1" {
+		t.Skip("set IMSPHONE_LOAD=1 to run the load ramp")
+	}
+	steps := []int{250, 500, 1000, 1500, 2000}
+	if v := os.Getenv("IMSPHONE_LOAD_STEPS"); v != "" {
+		steps = steps[:0]
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps = append(steps, n)
+		}
+	}
+	dur := 10 * time.Second
+	if v := os.Getenv("IMSPHONE_LOAD_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dur = time.Duration(n) * time.Second
+	}
+	best := 0
+	for _, calls := range steps {
+		res, err := loadStep(t, calls, dur)
+		if err != nil {
+			t.Fatalf("%d calls: %v", calls, err)
+		}
+		ok := res.loss < 0.005 && res.p99 < 10*time.Millisecond
+		t.Logf("calls=%d streams=%d duration=%v packets_rx=%d loss=%.3f%% jitter p50=%v p99=%v max=%v auth_fail=%d late=%d skipped_ticks=%d pass=%v",
+			calls, 2*calls, dur, res.received, 100*res.loss, res.p50, res.p99, res.max, res.authFail, res.late, res.skipped, ok)
+		if !ok {
+			break
+		}
+		best = calls
+	}
+	t.Logf("sustained: %d concurrent bidirectional G.711 SRTP calls (%d streams) with < 0.5%% loss and p99 jitter < 10 ms", best, 2*best)
+}
+
+type loadResult struct {
+	received, authFail, late, skipped uint64
+	loss                              float64
+	p50, p99, max                     time.Duration
+}
+
+func loadStep(t *testing.T, calls int, dur time.Duration) (loadResult, error) {
+	var streams []*Stream
+	defer func() {
+		for _, s := range streams {
+			s.Stop()
+		}
+	}()
+	c := pcmu(t)
+	for i := 0; i < calls; i++ {
+		ca, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return loadResult{}, err
+		}
+		cb, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			ca.Close()
+			return loadResult{}, err
+		}
+		kab := testParams(t, srtp.ProtectionProfileAes128CmHmacSha1_80, byte(i), nil, 0)
+		kba := testParams(t, srtp.ProtectionProfileAes128CmHmacSha1_80, byte(i)+1, nil, 0)
+		mk := func(conn, peer *net.UDPConn, ssrc uint32, send, recv *SRTPParams) (*Stream, error) {
+			return New(Config{Conn: conn, Remote: peer.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: c,
+				SSRC: ssrc, Send: send, Recv: recv, Source: audio.Tone(1000, 0.3, 8000),
+				Rand: rand.New(rand.NewPCG(uint64(ssrc), 3)), CNAME: fmt.Sprintf("load-%d", ssrc)})
+		}
+		a, err := mk(ca, cb, uint32(2*i+1), &kab, &kba)
+		if err != nil {
+			return loadResult{}, err
+		}
+		streams = append(streams, a)
+		b, err := mk(cb, ca, uint32(2*i+2), &kba, &kab)
+		if err != nil {
+			return loadResult{}, err
+		}
+		streams = append(streams, b)
+	}
+	for _, s := range streams {
+		if err := s.Start(context.Background()); err != nil {
+			return loadResult{}, err
+		}
+	}
+	// Let every stream settle, then measure over dur from a snapshot.
+	time.Sleep(time.Second)
+	before := make([]Stats, len(streams))
+	for i, s := range streams {
+		before[i] = s.Stats()
+	}
+	time.Sleep(dur)
+	var res loadResult
+	var expected, lost int64
+	jit := make([]time.Duration, 0, len(streams))
+	for i, s := range streams {
+		st := s.Stats()
+		expected += int64(st.PacketsExpected - before[i].PacketsExpected)
+		lost += st.PacketsLost - before[i].PacketsLost
+		res.received += st.PacketsReceived - before[i].PacketsReceived
+		res.authFail += st.SRTPAuthFailures + st.SRTCPAuthFailures
+		res.late += st.Late - before[i].Late
+		res.skipped += st.SkippedTicks
+		jit = append(jit, st.Jitter)
+	}
+	if expected > 0 {
+		res.loss = float64(max(lost, 0)) / float64(expected)
+	}
+	slices.Sort(jit)
+	res.p50 = jit[len(jit)/2]
+	res.p99 = jit[len(jit)*99/100]
+	res.max = jit[len(jit)-1]
+	return res, nil
+}

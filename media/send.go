@@ -1,0 +1,367 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/imsphone/imsphone/media/audio"
+	"github.com/pion/rtcp"
+)
+
+// tickLoop runs the 20 ms media clock: tick n at start + n·20 ms (see pacer).
+func (s *Stream) tickLoop(ctx context.Context, start time.Time) {
+	p := pacer{start: start, period: ptime}
+	for {
+		now := s.clock.Now()
+		due, wait, skipped := p.poll(now)
+		if !due {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.clock.After(wait):
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if skipped > 0 {
+			// RFC 3550 §5.1: the timestamp keeps tracking sampling time across the gap.
+			s.ts += uint32(skipped) * uint32(s.samples)
+			s.mu.Lock()
+			s.st.SkippedTicks += uint64(skipped)
+			s.mu.Unlock()
+		}
+		s.tick(now)
+		p.n++
+	}
+}
+
+// tick sends one packet, plays one frame and sends RTCP when it is due.
+func (s *Stream) tick(now time.Time) {
+	if err := s.sendMedia(); err != nil {
+		s.log.Debug("send RTP", "err", err)
+	}
+	s.playout(now)
+	s.mu.Lock()
+	due := !now.Before(s.nextRTCP)
+	s.mu.Unlock()
+	if due {
+		if err := s.sendRTCP(now, false); err != nil {
+			s.log.Debug("send RTCP", "err", err)
+		}
+	}
+}
+
+// sendMedia sends this tick's packet: a telephone-event while a digit is being sent (RFC 4733
+// §2.5: events replace audio for their duration), otherwise one frame of the Source.
+func (s *Stream) sendMedia() error {
+	if s.dtmfTx != nil {
+		s.mu.Lock()
+		if len(s.dtmfQueue) > 0 && s.dtmfTx.Idle() {
+			d := s.dtmfQueue[0]
+			s.dtmfQueue = s.dtmfQueue[1:]
+			s.mu.Unlock()
+			if err := s.dtmfTx.Start(d, s.ts); err != nil {
+				s.log.Debug("DTMF digit skipped", "digit", string(d), "err", err)
+			}
+		} else {
+			s.mu.Unlock()
+		}
+		if !s.dtmfTx.Idle() {
+			ts, marker, payloads := s.dtmfTx.Next(s.samples)
+			var err error
+			for _, pl := range payloads {
+				if e := s.sendRTP(s.cfg.PayloadTypes.TelephoneEvent, ts, marker, pl); e != nil {
+					err = e
+				}
+				marker = false
+			}
+			s.ts += uint32(s.samples)
+			s.marker = true
+			return err
+		}
+	}
+	pcm := s.pcm
+	if s.cfg.Source != nil {
+		if n, err := audio.ReadFull(s.cfg.Source, pcm); err != nil {
+			// At the end of the Source the call goes on with silence.
+			clear(pcm[n:])
+		}
+	} else {
+		clear(pcm)
+	}
+	s.payload = s.cfg.Codec.Encode(s.payload[:0], pcm)
+	err := s.sendRTP(s.cfg.Codec.PayloadType(), s.ts, s.marker, s.payload)
+	s.marker = false
+	s.ts += uint32(s.samples)
+	return err
+}
+
+// sendRTP builds, protects and sends one RTP packet; the sequence number advances even when
+// the write fails so that the receiver sees the loss (RFC 3550 §5.1).
+func (s *Stream) sendRTP(pt uint8, ts uint32, marker bool, payload []byte) error {
+	s.hdr.Version = 2
+	s.hdr.PayloadType = pt
+	s.hdr.SequenceNumber = s.seq
+	s.hdr.Timestamp = ts
+	s.hdr.SSRC = s.cfg.SSRC
+	s.hdr.Marker = marker
+	s.seq++
+	n, err := s.hdr.MarshalTo(s.plain)
+	if err != nil {
+		return fmt.Errorf("marshal RTP header: %w", err)
+	}
+	if n+len(payload) > len(s.plain) {
+		return fmt.Errorf("RTP payload of %d bytes too large", len(payload))
+	}
+	copy(s.plain[n:], payload)
+	wire, err := s.tx.protectRTP(s.wire, s.plain[:n+len(payload)])
+	if err != nil {
+		return fmt.Errorf("protect RTP: %w", err)
+	}
+	s.mu.Lock()
+	dst := s.remote
+	s.st.PacketsSent++
+	s.st.OctetsSent += uint64(len(payload))
+	s.weSent = true
+	s.mu.Unlock()
+	return s.write(s.rtpConn, wire, dst)
+}
+
+func (s *Stream) write(c net.PacketConn, b []byte, dst netip.AddrPort) error {
+	if u, ok := c.(*net.UDPConn); ok {
+		_, err := u.WriteToUDPAddrPort(b, dst)
+		return err
+	}
+	_, err := c.WriteTo(b, net.UDPAddrFromAddrPort(dst))
+	return err
+}
+
+// playout takes one frame from the jitter buffer and plays it; a missing frame is concealed
+// by media/jitter's Concealer (pitch repetition after G.711 Appendix I).
+func (s *Stream) playout(now time.Time) {
+	s.mu.Lock()
+	f, ok := s.jb.Pop(now)
+	var payload []byte
+	if ok && !f.Missing {
+		// The buffer reuses the payload on the next Push; decode outside the lock from a copy.
+		payload = append(s.payload[:0], f.Payload...)
+	}
+	s.mu.Unlock()
+	if !ok || s.cfg.Sink == nil {
+		return
+	}
+	out := s.pcmOut[:0]
+	if payload != nil {
+		var err error
+		if out, err = s.cfg.Codec.Decode(out, payload); err != nil {
+			s.log.Debug("decode", "err", err)
+			out = out[:0]
+		} else {
+			s.plc.Good(out)
+		}
+	}
+	if len(out) == 0 {
+		out = s.plc.Conceal(out, s.samples)
+	}
+	s.pcmOut = out[:0]
+	if err := s.cfg.Sink.Write(out); err != nil {
+		s.log.Debug("sink", "err", err)
+	}
+}
+
+// rtcpIntervalLocked draws the next RTCP interval (RFC 3550 §6.2, A.7) for a two-party session
+// whose bandwidth is that of the codec at 20 ms packetisation over IPv4/UDP.
+func (s *Stream) rtcpIntervalLocked() time.Duration {
+	min := s.cfg.RTCPMinInterval
+	if min <= 0 {
+		min = rtcpMinTime
+	}
+	members, senders := 1, 0
+	if s.haveSSRC {
+		members++
+		if s.st.PacketsReceived > 0 {
+			senders++
+		}
+	}
+	if s.weSent {
+		senders++
+	}
+	octetsPerPacket := s.samples + 12 + udpIPOverhead // G.711: one octet per sample
+	sessionBW := float64(octetsPerPacket) * float64(time.Second/ptime)
+	d := rtcpInterval(members, senders, sessionBW*rtcpBWShare, s.weSent, s.avgRTCPSize, s.initialRTCP, min, s.rng.Float64())
+	s.initialRTCP = false
+	return d
+}
+
+// sendRTCP sends one compound packet: SR (if we sent since the last report) or RR, then SDES
+// CNAME (RFC 3550 §6.1), then BYE when bye is set.
+func (s *Stream) sendRTCP(now time.Time, bye bool) error {
+	s.mu.Lock()
+	if bye {
+		if s.byeSent {
+			s.mu.Unlock()
+			return nil
+		}
+		s.byeSent = true
+	}
+	var blocks []rtcp.ReceptionReport
+	if s.haveSSRC && s.rxs.started {
+		var dlsr uint32
+		if s.lsr != 0 {
+			dlsr = durationToShort(now.Sub(s.lsrAt))
+		}
+		blocks = []rtcp.ReceptionReport{{
+			SSRC:               s.remoteSSRC,
+			FractionLost:       s.rxs.reportFraction(),
+			TotalLost:          s.rxs.reportLost(),
+			LastSequenceNumber: s.rxs.extendedMax(),
+			Jitter:             uint32(s.rxs.jitter),
+			LastSenderReport:   s.lsr,
+			Delay:              dlsr,
+		}}
+		s.st.FractionLost = float64(s.rxs.lastFraction) / 256
+	}
+	var pkts []rtcp.Packet
+	if s.weSent {
+		// The SR's RTP timestamp corresponds to the NTP time of now (RFC 3550 §6.4.1).
+		elapsed := now.Sub(s.t0)
+		rtpNow := s.cfg.InitialTimestamp + uint32(int64(elapsed)*int64(s.cfg.Codec.ClockRate())/int64(time.Second))
+		pkts = append(pkts, &rtcp.SenderReport{
+			SSRC: s.cfg.SSRC, NTPTime: toNTP(now), RTPTime: rtpNow,
+			PacketCount: uint32(s.st.PacketsSent), OctetCount: uint32(s.st.OctetsSent),
+			Reports: blocks,
+		})
+	} else {
+		pkts = append(pkts, &rtcp.ReceiverReport{SSRC: s.cfg.SSRC, Reports: blocks})
+	}
+	pkts = append(pkts, rtcp.NewCNAMESourceDescription(s.cfg.SSRC, s.cfg.CNAME))
+	if bye {
+		pkts = append(pkts, &rtcp.Goodbye{Sources: []uint32{s.cfg.SSRC}})
+	}
+	s.weSent = false
+	s.nextRTCP = now.Add(s.rtcpIntervalLocked())
+	dst := s.remoteRTCP
+	s.mu.Unlock()
+
+	plain, err := rtcp.Marshal(pkts)
+	if err != nil {
+		return fmt.Errorf("marshal RTCP: %w", err)
+	}
+	wire, err := s.tx.protectRTCP(make([]byte, 0, len(plain)+64), plain)
+	if err != nil {
+		return fmt.Errorf("protect RTCP: %w", err)
+	}
+	s.mu.Lock()
+	s.st.RTCPSent++
+	s.avgRTCPSize = (float64(len(wire))+udpIPOverhead)/16 + s.avgRTCPSize*15/16
+	s.mu.Unlock()
+	conn := s.rtcpConn
+	if s.cfg.RTCPMux || conn == nil {
+		conn = s.rtpConn
+	}
+	return s.write(conn, wire, dst)
+}
+
+// SendDTMF queues digits (0-9 * # A-D) to send as RFC 4733 telephone-events.
+func (s *Stream) SendDTMF(digits string) error {
+	if s.dtmfTx == nil {
+		return errors.New("media: telephone-event not negotiated")
+	}
+	for _, d := range digits {
+		if !validDigit(d) {
+			return fmt.Errorf("media: %q is not a DTMF digit", d)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.dtmfQueue)+len(digits) > 64 {
+		return errors.New("media: DTMF queue full")
+	}
+	for _, d := range digits {
+		s.dtmfQueue = append(s.dtmfQueue, d)
+	}
+	return nil
+}
+
+func validDigit(d rune) bool {
+	return (d >= '0' && d <= '9') || d == '*' || d == '#' || (d >= 'A' && d <= 'D') || (d >= 'a' && d <= 'd')
+}
+
+// Rekey installs new master keys without a gap (RFC 3711 §8.1 with MKI): the receive key is
+// added beside the old ones, which keep decrypting packets still in flight, and the send side
+// switches to its new key at once. Either argument may be nil. The SRTP index and SRTCP index
+// continue: they belong to the crypto context, not to the master key.
+func (s *Stream) Rekey(send, recv *SRTPParams) error {
+	if recv != nil {
+		if err := s.rx.rekey(*recv); err != nil {
+			return fmt.Errorf("media: rekey receive: %w", err)
+		}
+	}
+	if send != nil {
+		if err := s.tx.rekey(*send); err != nil {
+			return fmt.Errorf("media: rekey send: %w", err)
+		}
+	}
+	return nil
+}
+
+// RetireKey removes the master key with this MKI, once no packet protected with it can still
+// arrive, from each direction where a newer key has replaced it: a receive key goes unless it is
+// the only one left, a send key unless it is still the one in use (each direction rekeys on its
+// own schedule, and key management may use one MKI value in both directions). It fails when the
+// MKI is unknown or was replaced in neither direction.
+func (s *Stream) RetireKey(mki []byte) error {
+	rk, rr, err := s.rx.retire(mki)
+	if err != nil {
+		return err
+	}
+	tk, tr, err := s.tx.retire(mki)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !rk && !tk:
+		return fmt.Errorf("media: MKI %x is not installed", mki)
+	case !rr && !tr:
+		return fmt.Errorf("media: MKI %x is still in use (no newer key installed)", mki)
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the statistics with the E-model estimate.
+func (s *Stream) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	st.PacketsExpected = uint64(s.rxs.expected())
+	st.PacketsLost = s.rxs.lost()
+	st.HighestSeq = s.rxs.extendedMax()
+	if st.PacketsExpected > 0 && st.PacketsLost > 0 {
+		st.LossFraction = float64(st.PacketsLost) / float64(st.PacketsExpected)
+	}
+	st.Jitter = s.rxs.jitterDuration(s.cfg.Codec.ClockRate())
+	js := s.jb.Stats()
+	st.Late = js.Late
+	st.Discarded = js.Discarded
+	st.Concealed = js.Missing
+	st.PlayoutDelay = js.Delay
+	oneWay := ptime + st.PlayoutDelay
+	if st.RTTValid {
+		oneWay += st.RTT / 2
+	}
+	// Frames that came too late to play are lost to the listener too.
+	loss := st.LossFraction
+	if st.PacketsExpected > 0 {
+		loss = float64(max(st.PacketsLost, 0)+int64(st.Late)) / float64(st.PacketsExpected)
+	}
+	em := EModel{OneWayDelay: oneWay, PacketLoss: loss, Ie: G711Ie, Bpl: G711WithPLCBpl, BurstR: 1}
+	st.R = em.R()
+	st.MOS = MOS(st.R)
+	return st
+}
