@@ -1,0 +1,96 @@
+// Command bsf runs the test BSF of package gba/bsf: Ub for UEs (TS 24.109), Zn for NAFs such as
+// the KMS (TS 33.220 §4.5.3, modelled on TS 29.309 Nbsp_GBA), /healthz and /metrics.
+//
+//	bsf -config configs/bsf.yaml [-log-level info] [-log-format text|json]
+//
+// It stops gracefully on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/imsphone/imsphone/gba/bsf"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bsf:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bsf", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "configs/bsf.yaml", "YAML configuration file")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	log, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		return err
+	}
+
+	fc, err := bsf.LoadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	subs, err := fc.LoadSubscribers()
+	if err != nil {
+		return err
+	}
+	auc, err := bsf.NewAuC(subs, fc.StatePath())
+	if err != nil {
+		return err
+	}
+	cfg, err := fc.ServerConfig()
+	if err != nil {
+		return err
+	}
+	srv, err := bsf.New(cfg, auc, bsf.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	ub, err := net.Listen("tcp", fc.Ub.Listen)
+	if err != nil {
+		return fmt.Errorf("ub: %w", err)
+	}
+	zn, err := net.Listen("tcp", fc.Zn.Listen)
+	if err != nil {
+		ub.Close()
+		return fmt.Errorf("zn: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("bsf starting", "subscribers", len(subs), "realm", cfg.Realm, "key_lifetime", cfg.KeyLifetime)
+	return srv.Serve(ctx, ub, zn)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, errors.New("-log-format: want text or json")
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/imsphone/imsphone/gba"
+	"github.com/imsphone/imsphone/gba/zn"
+)
+
+const procConfig = `
+ub: {listen: "127.0.0.1:0"}
+zn: {listen: "127.0.0.1:0", bearer_tokens: ["process-test-token-0123"]}
+realm: bsf.home1.net
+domain: bsf.home1.net
+key_lifetime: 1h
+state_file: state/bsf-state.json
+subscribers:
+  # TS 35.208 test set 1, test keys only.
+  - {impi: user1_private@home1.net, k: 465b5ce8b199b49faa5f0a2ee238a6bc, op: cdc202d5123e20f62b6d676ac72cb318, amf: "8000", sqn: "000000000020"}
+`
+
+// TestProcess builds cmd/bsf, runs it on 127.0.0.1 ports, checks /healthz, bootstraps once, looks
+// the key up over Zn, and stops it with SIGTERM, expecting exit status 0.
+func TestProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time: builds and runs the daemon")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bsf")
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cfgPath := filepath.Join(dir, "bsf.yaml")
+	if err := os.WriteFile(cfgPath, []byte(procConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-config", cfgPath, "-log-format", "json", "-log-level", "debug")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	// The daemon logs the address of each endpoint; with port 0 that is the only way to know it.
+	addrs := map[string]string{}
+	var logs bytes.Buffer
+	sc := bufio.NewScanner(stderr)
+	for len(addrs) < 2 && sc.Scan() {
+		logs.Write(append(sc.Bytes(), '\n'))
+		var rec struct{ Msg, Endpoint, Addr string }
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "bsf listening" {
+			addrs[rec.Endpoint] = rec.Addr
+		}
+	}
+	if len(addrs) < 2 {
+		t.Fatalf("no listening addresses in the log:\n%s", logs.String())
+	}
+	logDone := make(chan struct{})
+	go func() {
+		for sc.Scan() {
+			logs.Write(append(sc.Bytes(), '\n'))
+		}
+		close(logDone)
+	}()
+
+	hc := &http.Client{Timeout: 5 * time.Second}
+	resp, err := hc.Get("http://" + addrs["zn"] + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	btid, ueKey := bootstrapOnce(t, hc, "http://"+addrs["ub"]+"/")
+	r, err := zn.NewHTTPResolver(zn.ClientConfig{BaseURL: "http://" + addrs["zn"], BearerToken: "process-test-token-0123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := r.Resolve(ctx, btid, gba.NAFID{FQDN: "kms.home1.net", UaSecProtID: gba.UaSecProtIDKMS()})
+	if err != nil || !bytes.Equal(k.Key, ueKey) {
+		t.Fatalf("Zn: %v", err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-logDone
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+	}
+	if strings.Contains(logs.String(), "465b5ce8") || strings.Contains(logs.String(), hex.EncodeToString(ueKey)) {
+		t.Fatal("a key reached the log")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "bsf-state.json")); err != nil {
+		t.Fatalf("state file: %v", err)
+	}
+}
+
+// bootstrapOnce is a minimal Ub UE from the primitives of package gba (TS 24.109 A.3–A.5).
+func bootstrapOnce(t *testing.T, hc *http.Client, url string) (string, []byte) {
+	t.Helper()
+	const impi = "user1_private@home1.net"
+	get := func(authz string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", authz)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	resp, _ := get(fmt.Sprintf(`Digest username="%s", realm="bsf.home1.net", nonce="", uri="/", response=""`, impi))
+	ch, err := gba.ParseChallenge(resp.Header.Get("WWW-Authenticate"))
+	if resp.StatusCode != 401 || err != nil {
+		t.Fatalf("challenge: %d %v", resp.StatusCode, err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(ch.Nonce)
+	if err != nil || len(raw) != 32 {
+		t.Fatalf("nonce: %v", err)
+	}
+	k, _ := hex.DecodeString("465b5ce8b199b49faa5f0a2ee238a6bc")
+	opc, _ := hex.DecodeString("cd63cb71954a9f4e48a5994e37a02baf")
+	m, err := gba.NewMilenage(k, opc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, ck, ik, _, err := m.F2345(raw[:16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &gba.Credentials{Username: impi, Realm: ch.Realm, Nonce: ch.Nonce, URI: "/", QOP: "auth-int",
+		NC: "00000001", CNonce: "c0ffee01", Opaque: ch.Opaque, Algorithm: "AKAv1-MD5"}
+	c.Response = gba.DigestResponse(c, res, http.MethodGet, nil)
+	resp, body := get(c.String())
+	if resp.StatusCode != 200 {
+		t.Fatalf("bootstrap: %d %s", resp.StatusCode, body)
+	}
+	info, err := gba.ParseBootstrappingInfo(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := append(append([]byte(nil), ck...), ik...)
+	return info.BTID, gba.DeriveKsNAF(ks, raw[:16], impi, gba.NAFID{FQDN: "kms.home1.net", UaSecProtID: gba.UaSecProtIDKMS()})
+}
+
+func TestRunFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"-log-format", "xml"},
+		{"-log-level", "loud"},
+		{"-config", filepath.Join(t.TempDir(), "missing.yaml")},
+		{"extra"},
+	} {
+		var out bytes.Buffer
+		if err := run(args, &out); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
+}

@@ -1,0 +1,328 @@
+package bsf
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/imsphone/imsphone/gba"
+)
+
+// FileConfig is the YAML configuration of the BSF daemon (configs/bsf.yaml shows every field).
+type FileConfig struct {
+	Ub              EndpointConfig     `yaml:"ub"`
+	Zn              ZnEndpointConfig   `yaml:"zn"`
+	Realm           string             `yaml:"realm"`
+	Domain          string             `yaml:"domain"`
+	KeyLifetime     Duration           `yaml:"key_lifetime"`
+	NonceLifetime   Duration           `yaml:"nonce_lifetime"`
+	StateFile       string             `yaml:"state_file"`
+	SubscribersFile string             `yaml:"subscribers_file"`
+	Subscribers     []SubscriberConfig `yaml:"subscribers"`
+	Limits          LimitsConfig       `yaml:"limits"`
+
+	// dir resolves relative paths: the directory of the configuration file.
+	dir string
+}
+
+// EndpointConfig is one HTTP endpoint: where it listens and, for HTTPS, its certificate.
+type EndpointConfig struct {
+	Listen  string `yaml:"listen"`
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+}
+
+// ZnEndpointConfig adds how Zn callers authenticate.
+type ZnEndpointConfig struct {
+	EndpointConfig `yaml:",inline"`
+	BearerTokens   []string `yaml:"bearer_tokens"`
+	ClientCA       string   `yaml:"client_ca"`
+}
+
+// LimitsConfig holds the DoS bounds.
+type LimitsConfig struct {
+	MaxBodyBytes         int64    `yaml:"max_body_bytes"`
+	MaxAuthFailures      int      `yaml:"max_auth_failures"`
+	MaxPendingChallenges int      `yaml:"max_pending_challenges"`
+	ReadTimeout          Duration `yaml:"read_timeout"`
+	WriteTimeout         Duration `yaml:"write_timeout"`
+	IdleTimeout          Duration `yaml:"idle_timeout"`
+}
+
+// SubscriberConfig is a subscriber as written in YAML: hex strings; exactly one of OP and OPc.
+type SubscriberConfig struct {
+	IMPI string `yaml:"impi"`
+	K    string `yaml:"k"`
+	OP   string `yaml:"op"`
+	OPc  string `yaml:"opc"`
+	AMF  string `yaml:"amf"`
+	SQN  string `yaml:"sqn"`
+}
+
+// Duration is a time.Duration written as Go duration text ("12h", "90s").
+type Duration time.Duration
+
+// UnmarshalYAML parses the duration text.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a duration such as \"1h\"", n.Line)
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: duration %q: %w", n.Line, n.Value, err)
+	}
+	if v < 0 {
+		return fmt.Errorf("line %d: negative duration %s", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseConfig parses and checks the YAML text. Unknown keys are errors, so a misspelt field does
+// not silently fall back to a default.
+func ParseConfig(data []byte) (*FileConfig, error) {
+	var fc FileConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("bsf config: empty document")
+		}
+		return nil, fmt.Errorf("bsf config: %w", err)
+	}
+	if err := fc.check(); err != nil {
+		return nil, fmt.Errorf("bsf config: %w", err)
+	}
+	return &fc, nil
+}
+
+// LoadConfig reads the configuration file; relative paths in it are taken from its directory.
+func LoadConfig(path string) (*FileConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("bsf config: %w", err)
+	}
+	fc, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	fc.dir = filepath.Dir(path)
+	return fc, nil
+}
+
+func (fc *FileConfig) check() error {
+	if fc.Ub.Listen == "" {
+		return errors.New("ub.listen: missing (e.g. \"127.0.0.1:8080\")")
+	}
+	if fc.Zn.Listen == "" {
+		return errors.New("zn.listen: missing (e.g. \"127.0.0.1:8443\")")
+	}
+	if err := fc.Ub.check("ub"); err != nil {
+		return err
+	}
+	if err := fc.Zn.check("zn"); err != nil {
+		return err
+	}
+	if len(fc.Zn.BearerTokens) == 0 && fc.Zn.ClientCA == "" {
+		return errors.New("zn: set bearer_tokens or client_ca; Zn hands out keys and is never open")
+	}
+	for i, t := range fc.Zn.BearerTokens {
+		if len(t) < 16 {
+			return fmt.Errorf("zn.bearer_tokens[%d]: shorter than 16 characters", i)
+		}
+	}
+	if fc.Zn.ClientCA != "" && fc.Zn.TLSCert == "" {
+		return errors.New("zn.client_ca: needs zn.tls_cert and zn.tls_key (mutual TLS)")
+	}
+	if err := checkName("realm", fc.Realm); err != nil {
+		return err
+	}
+	if err := checkName("domain", fc.Domain); err != nil {
+		return err
+	}
+	if fc.KeyLifetime <= 0 {
+		return errors.New("key_lifetime: missing (e.g. \"12h\")")
+	}
+	if fc.SubscribersFile == "" && len(fc.Subscribers) == 0 {
+		return errors.New("no subscribers: set subscribers or subscribers_file")
+	}
+	if _, err := ParseSubscribers(fc.Subscribers); err != nil {
+		return err
+	}
+	if fc.Limits.MaxBodyBytes < 0 || fc.Limits.MaxAuthFailures < 0 || fc.Limits.MaxPendingChallenges < 0 {
+		return errors.New("limits: negative value")
+	}
+	return nil
+}
+
+func (e EndpointConfig) check(name string) error {
+	if (e.TLSCert == "") != (e.TLSKey == "") {
+		return fmt.Errorf("%s: tls_cert and tls_key go together", name)
+	}
+	return nil
+}
+
+// ParseSubscribers converts YAML subscribers, checking sizes and computing OPc from OP where
+// only OP is given (TS 35.206 §4.1).
+func ParseSubscribers(in []SubscriberConfig) ([]Subscriber, error) {
+	out := make([]Subscriber, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for i, sc := range in {
+		where := fmt.Sprintf("subscribers[%d]", i)
+		if sc.IMPI == "" {
+			return nil, fmt.Errorf("%s.impi: missing", where)
+		}
+		where = fmt.Sprintf("subscribers[%d] (%s)", i, sc.IMPI)
+		if seen[sc.IMPI] {
+			return nil, fmt.Errorf("%s: IMPI listed twice", where)
+		}
+		seen[sc.IMPI] = true
+		k, err := hexField(where+".k", sc.K, 16)
+		if err != nil {
+			return nil, err
+		}
+		s := Subscriber{IMPI: sc.IMPI, K: k, AMF: [2]byte{0x80, 0x00}}
+		switch {
+		case sc.OP != "" && sc.OPc != "":
+			return nil, fmt.Errorf("%s: give op or opc, not both", where)
+		case sc.OPc != "":
+			if s.OPc, err = hexField(where+".opc", sc.OPc, 16); err != nil {
+				return nil, err
+			}
+		case sc.OP != "":
+			op, err := hexField(where+".op", sc.OP, 16)
+			if err != nil {
+				return nil, err
+			}
+			if s.OPc, err = gba.ComputeOPc(k, op); err != nil {
+				return nil, fmt.Errorf("%s: OPc: %w", where, err)
+			}
+		default:
+			return nil, fmt.Errorf("%s: op or opc missing", where)
+		}
+		if sc.AMF != "" {
+			amf, err := hexField(where+".amf", sc.AMF, 2)
+			if err != nil {
+				return nil, err
+			}
+			copy(s.AMF[:], amf)
+		}
+		if sc.SQN != "" {
+			if len(sc.SQN) != 12 {
+				return nil, fmt.Errorf("%s.sqn: %d characters, want 12 hex digits (48 bits)", where, len(sc.SQN))
+			}
+			if s.SQN, err = strconv.ParseUint(sc.SQN, 16, 64); err != nil {
+				return nil, fmt.Errorf("%s.sqn: not hex", where)
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// hexField decodes a fixed-size hex field; the error never quotes the value (it may be a key).
+func hexField(name, v string, size int) ([]byte, error) {
+	v = strings.TrimPrefix(strings.ReplaceAll(v, " ", ""), "0x")
+	if len(v) != 2*size {
+		return nil, fmt.Errorf("%s: %d hex digits, want %d", name, len(v), 2*size)
+	}
+	b, err := hex.DecodeString(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not hex", name)
+	}
+	return b, nil
+}
+
+func (fc *FileConfig) path(p string) string {
+	if p == "" || filepath.IsAbs(p) || fc.dir == "" {
+		return p
+	}
+	return filepath.Join(fc.dir, p)
+}
+
+// LoadSubscribers returns the inline subscribers plus those of subscribers_file (a YAML document
+// with a "subscribers:" list in the same form).
+func (fc *FileConfig) LoadSubscribers() ([]Subscriber, error) {
+	all := append([]SubscriberConfig(nil), fc.Subscribers...)
+	if fc.SubscribersFile != "" {
+		p := fc.path(fc.SubscribersFile)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("subscribers_file: %w", err)
+		}
+		var f struct {
+			Subscribers []SubscriberConfig `yaml:"subscribers"`
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&f); err != nil {
+			return nil, fmt.Errorf("subscribers_file %s: %w", p, err)
+		}
+		all = append(all, f.Subscribers...)
+	}
+	subs, err := ParseSubscribers(all)
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: %w", err)
+	}
+	return subs, nil
+}
+
+// StatePath is state_file resolved against the configuration's directory.
+func (fc *FileConfig) StatePath() string { return fc.path(fc.StateFile) }
+
+// ServerConfig builds the Server configuration, loading certificates and the client CA.
+func (fc *FileConfig) ServerConfig() (Config, error) {
+	cfg := Config{
+		Realm:                fc.Realm,
+		Domain:               fc.Domain,
+		KeyLifetime:          time.Duration(fc.KeyLifetime),
+		NonceLifetime:        time.Duration(fc.NonceLifetime),
+		MaxAuthFailures:      fc.Limits.MaxAuthFailures,
+		MaxPendingChallenges: fc.Limits.MaxPendingChallenges,
+		MaxBodyBytes:         fc.Limits.MaxBodyBytes,
+		ReadTimeout:          time.Duration(fc.Limits.ReadTimeout),
+		WriteTimeout:         time.Duration(fc.Limits.WriteTimeout),
+		IdleTimeout:          time.Duration(fc.Limits.IdleTimeout),
+		ZnBearerTokens:       fc.Zn.BearerTokens,
+	}
+	var err error
+	if cfg.UbTLS, err = fc.tlsConfig("ub", fc.Ub); err != nil {
+		return Config{}, err
+	}
+	if cfg.ZnTLS, err = fc.tlsConfig("zn", fc.Zn.EndpointConfig); err != nil {
+		return Config{}, err
+	}
+	if fc.Zn.ClientCA != "" {
+		pem, err := os.ReadFile(fc.path(fc.Zn.ClientCA))
+		if err != nil {
+			return Config{}, fmt.Errorf("zn.client_ca: %w", err)
+		}
+		cfg.ZnClientCAs = x509.NewCertPool()
+		if !cfg.ZnClientCAs.AppendCertsFromPEM(pem) {
+			return Config{}, fmt.Errorf("zn.client_ca %s: no PEM certificate in it", fc.Zn.ClientCA)
+		}
+	}
+	return cfg, nil
+}
+
+func (fc *FileConfig) tlsConfig(name string, e EndpointConfig) (*tls.Config, error) {
+	if e.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(fc.path(e.TLSCert), fc.path(e.TLSKey))
+	if err != nil {
+		return nil, fmt.Errorf("%s TLS certificate: %w", name, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
