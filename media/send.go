@@ -133,8 +133,13 @@ func (s *Stream) sendRTP(pt uint8, ts uint32, marker bool, payload []byte) error
 	return s.write(s.rtpConn, wire, dst)
 }
 
+// addrPortWriter is implemented by *net.UDPConn: writing to a netip.AddrPort does not allocate.
+type addrPortWriter interface {
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+}
+
 func (s *Stream) write(c net.PacketConn, b []byte, dst netip.AddrPort) error {
-	if u, ok := c.(*net.UDPConn); ok {
+	if u, ok := c.(addrPortWriter); ok {
 		_, err := u.WriteToUDPAddrPort(b, dst)
 		return err
 	}
