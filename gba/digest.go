@@ -49,6 +49,10 @@ type Credentials struct {
 func authParams(h, what string) (params []Param, err error) {
 	s := strings.TrimLeft(h, " \t")
 	off := len(h) - len(s)
+	if what == "Authentication-Info" {
+		// a bare auth-param list (RFC 2617 §3.2.3), no scheme
+		return paramList(s, off, 0, what)
+	}
 	i := 0
 	for i < len(s) && isTokenChar(s[i]) {
 		i++
@@ -59,10 +63,14 @@ func authParams(h, what string) (params []Param, err error) {
 	if !strings.EqualFold(s[:i], "Digest") {
 		return nil, fmt.Errorf("%s: auth-scheme %q at offset %d is not Digest", what, s[:i], off)
 	}
-	p := i
-	if p < len(s) && s[p] != ' ' && s[p] != '\t' {
-		return nil, fmt.Errorf("%s: unexpected %q after auth-scheme at offset %d", what, s[p], off+p)
+	if i < len(s) && s[i] != ' ' && s[i] != '\t' {
+		return nil, fmt.Errorf("%s: unexpected %q after auth-scheme at offset %d", what, s[i], off+i)
 	}
+	return paramList(s, off, i, what)
+}
+
+// paramList parses the #auth-param list of s from p; off is the offset of s in the header value.
+func paramList(s string, off, p int, what string) (params []Param, err error) {
 	seen := map[string]bool{}
 	for {
 		// skip whitespace and empty list elements (RFC 7230 §7 #rule)
