@@ -100,7 +100,8 @@ func (s *Server) challenge(w http.ResponseWriter, impi string, stale bool) {
 		ubError(w, http.StatusInternalServerError, "authentication vector unavailable")
 		return
 	}
-	nonce := base64.StdEncoding.EncodeToString(append(append([]byte(nil), av.RAND...), av.AUTN...))
+	// No server data after RAND ‖ AUTN: a live BSF sent exactly 32 octets (spec digest §2.1).
+	nonce := gba.AKANonce(av.RAND, av.AUTN, nil)
 	opaque := hex.EncodeToString(opq)
 	now := s.now()
 	if !s.challenges.put(nonce, &challenge{impi: impi, av: av, opaque: opaque, expires: now.Add(s.cfg.NonceLifetime)}, now) {
