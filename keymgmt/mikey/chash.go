@@ -29,16 +29,16 @@ func (*CHASH) PayloadType() PayloadType { return PayloadCHASH }
 
 func (c *CHASH) parseBody(d *decoder) error {
 	off := d.off
-	h, err := d.u8("CHASH Hash func")
+	h, err := d.u8("Hash func")
 	if err != nil {
 		return err
 	}
 	n := HashLen(HashFunc(h))
 	if n < 0 {
-		return invalid(off, "CHASH Hash func", "unknown hash function %d", h)
+		return d.invalid(off, "Hash func", "unknown hash function %d", h)
 	}
 	c.HashFunc = HashFunc(h)
-	c.Hash, err = d.bytes(n, "CHASH Hash")
+	c.Hash, err = d.bytes(n, "Hash")
 	return err
 }
 

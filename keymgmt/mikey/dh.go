@@ -29,18 +29,18 @@ func DHValueLen(group uint8) int {
 
 func (p *DH) parseBody(d *decoder) (err error) {
 	off := d.off
-	if p.Group, err = d.u8("DH DH-Group"); err != nil {
+	if p.Group, err = d.u8("DH-Group"); err != nil {
 		return err
 	}
 	n := DHValueLen(p.Group)
 	if n < 0 {
-		return invalid(off, "DH DH-Group", "unknown DH group %d", p.Group)
+		return d.invalid(off, "DH-Group", "unknown DH group %d", p.Group)
 	}
-	if p.Value, err = d.bytes(n, "DH DH-value"); err != nil {
+	if p.Value, err = d.bytes(n, "DH-value"); err != nil {
 		return err
 	}
 	off = d.off
-	kv, err := d.u8("DH Reserv/KV")
+	kv, err := d.u8("Reserv/KV")
 	if err != nil {
 		return err
 	}
@@ -49,13 +49,13 @@ func (p *DH) parseBody(d *decoder) (err error) {
 	switch p.KV {
 	case KVNull:
 	case KVSPI:
-		p.SPI, err = d.lenBytes(1, "DH SPI")
+		p.SPI, err = d.lenBytes(1, "SPI")
 	case KVInterval:
-		if p.VF, err = d.lenBytes(1, "DH Valid From"); err == nil {
-			p.VT, err = d.lenBytes(1, "DH Valid To")
+		if p.VF, err = d.lenBytes(1, "Valid From"); err == nil {
+			p.VT, err = d.lenBytes(1, "Valid To")
 		}
 	default:
-		return invalid(off, "DH KV", "unknown KV type %d", p.KV)
+		return d.invalid(off, "KV", "unknown KV type %d", p.KV)
 	}
 	return err
 }

@@ -11,12 +11,12 @@ type ERR struct {
 func (*ERR) PayloadType() PayloadType { return PayloadERR }
 
 func (e *ERR) parseBody(d *decoder) error {
-	n, err := d.u8("ERR Error no")
+	n, err := d.u8("Error no")
 	if err != nil {
 		return err
 	}
 	e.ErrNo = ErrNo(n)
-	e.reserved, err = d.u16("ERR Reserved")
+	e.reserved, err = d.u16("Reserved")
 	return err
 }
 

@@ -15,12 +15,12 @@ type GeneralExt struct {
 func (*GeneralExt) PayloadType() PayloadType { return PayloadGeneralExt }
 
 func (g *GeneralExt) parseBody(d *decoder) (err error) {
-	t, err := d.u8("General Ext type")
+	t, err := d.u8("type")
 	if err != nil {
 		return err
 	}
 	g.Type = GeneralExtType(t)
-	g.Data, err = d.lenBytes(2, "General Ext data")
+	g.Data, err = d.lenBytes(2, "data")
 	return err
 }
 
@@ -56,14 +56,14 @@ func (g *GeneralExt) KeyIDs() ([]KeyID, error) {
 	if g.Type != GenExtKeyID {
 		return nil, fmt.Errorf("mikey: General Ext type %d is not Key ID", g.Type)
 	}
-	d := &decoder{b: g.Data, end: len(g.Data)}
+	d := &decoder{b: g.Data, end: len(g.Data), ctx: "Key ID"}
 	var ks []KeyID
 	for d.left() > 0 {
-		t, err := d.u8("Key ID type")
+		t, err := d.u8("type")
 		if err != nil {
 			return nil, err
 		}
-		id, err := d.lenBytes(1, "Key ID")
+		id, err := d.lenBytes(1, "value")
 		if err != nil {
 			return nil, err
 		}

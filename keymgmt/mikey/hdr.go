@@ -91,8 +91,9 @@ func checkSRTPSessionData(s bool, n int) error {
 // parse reads the HDR from the start of d and returns the type of the first payload.
 func (h *HDR) parse(d *decoder) (PayloadType, error) {
 	start := d.off
+	d.ctx, d.idx = "HDR", 0
 	if d.left() < hdrFixedLen {
-		return 0, d.truncated("HDR", hdrFixedLen)
+		return 0, d.truncated("", hdrFixedLen)
 	}
 	b := d.b[d.off : d.off+hdrFixedLen]
 	if b[0] != Version {
@@ -115,7 +116,8 @@ func (h *HDR) parse(d *decoder) (PayloadType, error) {
 		}
 		for i := range h.SRTPIDs {
 			if d.left() < 9 {
-				return 0, d.truncated(fmt.Sprintf("HDR SRTP-ID entry %d of %d", i+1, h.NumCS), 9)
+				d.ctx, d.idx = "HDR SRTP-ID entry", i+1
+				return 0, d.truncated(fmt.Sprintf("of %d", h.NumCS), 9)
 			}
 			e := d.b[d.off:]
 			h.SRTPIDs[i] = SRTPIDEntry{PolicyNo: e[0], SSRC: binary.BigEndian.Uint32(e[1:]), ROC: binary.BigEndian.Uint32(e[5:])}
@@ -127,13 +129,15 @@ func (h *HDR) parse(d *decoder) (PayloadType, error) {
 		if h.NumCS > 0 {
 			h.GenericIDs = make([]GenericIDEntry, h.NumCS)
 		}
+		d.ctx = "HDR GENERIC-ID block"
 		for i := range h.GenericIDs {
-			if err := h.GenericIDs[i].parse(d, i); err != nil {
+			d.idx = i + 1
+			if err := h.GenericIDs[i].parse(d); err != nil {
 				return 0, err
 			}
 			for j := 0; j < i; j++ {
 				if h.GenericIDs[j].CSID == h.GenericIDs[i].CSID {
-					return 0, invalid(d.off, "HDR GENERIC-ID CS ID", "CS ID %d appears twice", h.GenericIDs[i].CSID)
+					return 0, d.invalid(d.off, "CS ID", "CS ID %d appears twice", h.GenericIDs[i].CSID)
 				}
 			}
 		}
@@ -143,35 +147,32 @@ func (h *HDR) parse(d *decoder) (PayloadType, error) {
 	return next, nil
 }
 
-func (e *GenericIDEntry) parse(d *decoder, i int) error {
-	field := fmt.Sprintf("HDR GENERIC-ID block %d", i+1)
-	start := d.off
+func (e *GenericIDEntry) parse(d *decoder) error {
 	if d.left() < 3 {
-		return d.truncated(field, 3)
+		return d.truncated("", 3)
 	}
 	e.CSID = d.b[d.off]
 	e.ProtType = ProtType(d.b[d.off+1])
 	e.S = d.b[d.off+2]&0x80 != 0
 	np := int(d.b[d.off+2] & 0x7f)
 	d.off += 3
-	ps, err := d.bytes(np, field+" Ps")
+	ps, err := d.bytes(np, "Ps")
 	if err != nil {
 		return err
 	}
 	e.PolicyNos = ps
 	sdOff := d.off
-	if e.SessionData, err = d.lenBytes(2, field+" Session Data"); err != nil {
+	if e.SessionData, err = d.lenBytes(2, "Session Data"); err != nil {
 		return err
 	}
 	if e.ProtType == ProtSRTP {
 		if err := checkSRTPSessionData(e.S, len(e.SessionData)); err != nil {
-			return &ParseError{Offset: sdOff, Field: field + " Session Data", Err: err}
+			return &ParseError{Offset: sdOff, Field: d.name("Session Data"), Err: err}
 		}
 	}
-	if e.SPI, err = d.lenBytes(1, field+" SPI"); err != nil {
+	if e.SPI, err = d.lenBytes(1, "SPI"); err != nil {
 		return err
 	}
-	_ = start
 	return nil
 }
 

@@ -30,18 +30,18 @@ func (*CERT) PayloadType() PayloadType { return PayloadCERT }
 
 // parseTypedData reads Type(1) Len(2) Data, rejecting empty data: an identity or certificate
 // without bytes names nothing.
-func parseTypedData(d *decoder, field string) (uint8, []byte, error) {
-	t, err := d.u8(field + " type")
+func parseTypedData(d *decoder) (uint8, []byte, error) {
+	t, err := d.u8("type")
 	if err != nil {
 		return 0, nil, err
 	}
 	off := d.off
-	data, err := d.lenBytes(2, field+" data")
+	data, err := d.lenBytes(2, "data")
 	if err != nil {
 		return 0, nil, err
 	}
 	if len(data) == 0 {
-		return 0, nil, invalid(off, field+" length", "empty data")
+		return 0, nil, d.invalid(off, "data length", "empty data")
 	}
 	return t, data, nil
 }
@@ -54,7 +54,7 @@ func appendTypedData(b []byte, t uint8, data []byte, field string) ([]byte, erro
 }
 
 func (p *ID) parseBody(d *decoder) error {
-	t, data, err := parseTypedData(d, "ID")
+	t, data, err := parseTypedData(d)
 	p.Type, p.Data = IDType(t), data
 	return err
 }
@@ -64,7 +64,7 @@ func (p *ID) appendBody(b []byte) ([]byte, error) {
 }
 
 func (p *CERT) parseBody(d *decoder) error {
-	t, data, err := parseTypedData(d, "CERT")
+	t, data, err := parseTypedData(d)
 	p.Type, p.Data = CertType(t), data
 	return err
 }

@@ -11,14 +11,14 @@ func (*IDR) PayloadType() PayloadType { return PayloadIDR }
 
 func (p *IDR) parseBody(d *decoder) error {
 	off := d.off
-	r, err := d.u8("IDR ID Role")
+	r, err := d.u8("ID Role")
 	if err != nil {
 		return err
 	}
 	if r == 0 || r == 255 {
 		return invalid(off, "IDR ID Role", "reserved role %d", r)
 	}
-	t, data, err := parseTypedData(d, "IDR")
+	t, data, err := parseTypedData(d)
 	p.Role, p.Type, p.Data = IDRole(r), IDType(t), data
 	return err
 }

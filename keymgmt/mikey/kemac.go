@@ -17,7 +17,7 @@ func (*KEMAC) PayloadType() PayloadType { return PayloadKEMAC }
 
 func (k *KEMAC) parseBody(d *decoder) (err error) {
 	off := d.off
-	a, err := d.u8("KEMAC Encr alg")
+	a, err := d.u8("Encr alg")
 	if err != nil {
 		return err
 	}
@@ -25,10 +25,10 @@ func (k *KEMAC) parseBody(d *decoder) (err error) {
 		return invalid(off, "KEMAC Encr alg", "unknown encryption algorithm %d", a)
 	}
 	k.EncrAlg = EncrAlg(a)
-	if k.EncrData, err = d.lenBytes(2, "KEMAC Encr data"); err != nil {
+	if k.EncrData, err = d.lenBytes(2, "Encr data"); err != nil {
 		return err
 	}
-	k.MACAlg, k.MAC, err = parseMAC(d, "KEMAC")
+	k.MACAlg, k.MAC, err = parseMAC(d)
 	return err
 }
 

@@ -32,11 +32,12 @@ func (k KeyData) GoString() string { return k.String() }
 // update message may carry no keys, RFC 3830 §6.2). Offsets in errors are relative to b, and the
 // returned slices alias b.
 func ParseKeyDataList(b []byte) ([]KeyData, error) {
-	d := &decoder{b: b, end: len(b)}
+	d := &decoder{b: b, end: len(b), ctx: "Key data"}
 	var ks []KeyData
 	for d.left() > 0 {
 		npOff := d.off
-		np, err := d.u8("Key data Next Payload")
+		d.idx = len(ks) + 1
+		np, err := d.u8("Next Payload")
 		if err != nil {
 			return nil, err
 		}
@@ -54,7 +55,8 @@ func ParseKeyDataList(b []byte) ([]KeyData, error) {
 			return ks, nil
 		case PayloadKeyData:
 			if d.left() == 0 {
-				return nil, d.truncated(fmt.Sprintf("Key data %d (announced by Next Payload at offset %d)", len(ks)+1, npOff), 4)
+				d.idx = len(ks) + 1
+				return nil, d.truncated(fmt.Sprintf("(announced by Next Payload at offset %d)", npOff), 4)
 			}
 		default:
 			return nil, &ParseError{Offset: npOff, Field: "Key data Next Payload",
@@ -65,49 +67,48 @@ func ParseKeyDataList(b []byte) ([]KeyData, error) {
 }
 
 func (k *KeyData) parse(d *decoder, i int) error {
-	field := fmt.Sprintf("Key data %d", i)
 	off := d.off
-	tkv, err := d.u8(field + " Type/KV")
+	tkv, err := d.u8("Type/KV")
 	if err != nil {
 		return err
 	}
 	k.Type, k.KV = KeyDataType(tkv>>4), KVType(tkv&0x0f)
 	if k.Type > KeyMPK {
-		return invalid(off, field+" Type", "unknown key data type %d", k.Type)
+		return d.invalid(off, "Type", "unknown key data type %d", k.Type)
 	}
 	if k.KV > KVInterval {
-		return invalid(off, field+" KV", "unknown KV type %d", k.KV)
+		return d.invalid(off, "KV", "unknown KV type %d", k.KV)
 	}
 	off = d.off
-	if k.Key, err = d.lenBytes(2, field+" Key data"); err != nil {
+	if k.Key, err = d.lenBytes(2, "Key data"); err != nil {
 		return err
 	}
 	if len(k.Key) == 0 {
-		return invalid(off, field+" Key data length", "empty key")
+		return d.invalid(off, "Key data length", "empty key")
 	}
 	if k.Type.HasSalt() {
 		off = d.off
-		if k.Salt, err = d.lenBytes(2, field+" Salt data"); err != nil {
+		if k.Salt, err = d.lenBytes(2, "Salt data"); err != nil {
 			return err
 		}
 		if len(k.Salt) == 0 {
-			return invalid(off, field+" Salt length", "empty salt in a +SALT key type")
+			return d.invalid(off, "Salt length", "empty salt in a +SALT key type")
 		}
 	}
 	switch k.KV {
 	case KVSPI:
 		off = d.off
-		if k.SPI, err = d.lenBytes(1, field+" SPI"); err != nil {
+		if k.SPI, err = d.lenBytes(1, "SPI"); err != nil {
 			return err
 		}
 		if len(k.SPI) == 0 {
-			return invalid(off, field+" SPI length", "empty SPI with KV SPI")
+			return d.invalid(off, "SPI length", "empty SPI with KV SPI")
 		}
 	case KVInterval:
-		if k.VF, err = d.lenBytes(1, field+" Valid From"); err != nil {
+		if k.VF, err = d.lenBytes(1, "Valid From"); err != nil {
 			return err
 		}
-		if k.VT, err = d.lenBytes(1, field+" Valid To"); err != nil {
+		if k.VT, err = d.lenBytes(1, "Valid To"); err != nil {
 			return err
 		}
 	}

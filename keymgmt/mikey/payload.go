@@ -81,6 +81,19 @@ func newPayload(t PayloadType, inner bool) Payload {
 	return nil
 }
 
+// inChain reports whether newPayload(t, inner) gives a payload, without allocating it.
+func inChain(t PayloadType, inner bool) bool {
+	switch t {
+	case PayloadKEMAC, PayloadPKE, PayloadDH, PayloadSIGN, PayloadT, PayloadID, PayloadCERT, PayloadCHASH,
+		PayloadV, PayloadSP, PayloadRAND, PayloadERR, PayloadTR, PayloadIDR, PayloadRANDR,
+		PayloadGeneralExt, PayloadSAKKE:
+		return true
+	case PayloadTP, PayloadTICKET:
+		return !inner
+	}
+	return false
+}
+
 // chainLayout records where each payload of an encoded chain starts, and for a TICKET where its
 // Initiator Data length field starts and the Initiator Data ends (RFC 6043 Table 5.2 leaves them out
 // of the TRANSFER_INIT MAC).
@@ -94,8 +107,8 @@ type chainLayout struct {
 // payload whose Next Payload is Last. SIGN has no Next Payload field and always ends a chain
 // (RFC 3830 §6.5).
 func parseChain(d *decoder, next PayloadType, nextOff int, inner bool) ([]Payload, chainLayout, error) {
-	lay := chainLayout{ticketInitOff: -1}
-	var ps []Payload
+	lay := chainLayout{ticketInitOff: -1, starts: make([]int, 0, 8)}
+	ps := make([]Payload, 0, 8)
 	for next != PayloadLast {
 		start := d.off
 		p := newPayload(next, inner)
@@ -105,8 +118,9 @@ func parseChain(d *decoder, next PayloadType, nextOff int, inner bool) ([]Payloa
 		}
 		np := PayloadLast
 		npOff := d.off
+		d.ctx, d.idx = next.String(), 0
 		if next != PayloadSIGN {
-			v, err := d.u8(next.String() + " Next Payload")
+			v, err := d.u8("Next Payload")
 			if err != nil {
 				return nil, lay, err
 			}
@@ -138,13 +152,16 @@ func firstType(ps []Payload) PayloadType {
 // With placeholder, a final V or KEMAC may have an empty MAC (the MAC input of a message whose MAC
 // is not computed yet).
 func appendChain(b []byte, ps []Payload, inner, placeholder bool) ([]byte, chainLayout, error) {
-	lay := chainLayout{ticketInitOff: -1, starts: make([]int, 0, len(ps))}
+	lay := chainLayout{ticketInitOff: -1}
+	if !inner {
+		lay.starts = make([]int, 0, len(ps))
+	}
 	for i, p := range ps {
 		if p == nil {
 			return nil, lay, marshalError("payload list", "payload %d is nil", i)
 		}
 		t := p.PayloadType()
-		if newPayload(t, inner) == nil {
+		if !inChain(t, inner) {
 			return nil, lay, marshalError("payload list", "%v cannot appear here (payload %d)", t, i)
 		}
 		next := PayloadLast
@@ -154,7 +171,9 @@ func appendChain(b []byte, ps []Payload, inner, placeholder bool) ([]byte, chain
 			}
 			next = ps[i+1].PayloadType()
 		}
-		lay.starts = append(lay.starts, len(b))
+		if !inner {
+			lay.starts = append(lay.starts, len(b))
+		}
 		if t == PayloadSIGN {
 			if next != PayloadLast {
 				return nil, lay, marshalError("SIGN", "SIGN must be the last payload (RFC 3830 §6.5), payload %d of %d", i, len(ps))
@@ -195,7 +214,8 @@ func ParsePayloadData(b []byte) ([]Payload, error) {
 
 func parsePayloadData(d *decoder, field string) ([]Payload, error) {
 	off := d.off
-	first, err := d.u8(field + " First Payload")
+	d.ctx, d.idx = field, 0
+	first, err := d.u8("First Payload")
 	if err != nil {
 		return nil, err
 	}
@@ -222,18 +242,48 @@ func appendPayloadData(b []byte, ps []Payload) ([]byte, error) {
 	return b, err
 }
 
-// decoder reads big-endian fields from b[off:end]; offsets in its errors index b.
+// decoder reads big-endian fields from b[off:end]; offsets in its errors index b. ctx (and idx,
+// when not 0) name the payload or item being read; the field names passed to the read methods are
+// joined to them only when an error is built, so that decoding valid input allocates no strings.
 type decoder struct {
 	b   []byte
 	off int
 	end int
+	ctx string
+	idx int
 }
 
 func (d *decoder) left() int { return d.end - d.off }
 
-func (d *decoder) truncated(field string, n int) error {
-	return &ParseError{Offset: d.off, Field: field,
+// name is the full field name of field f in the current context.
+func (d *decoder) name(f string) string {
+	switch {
+	case d.idx > 0 && f == "":
+		return fmt.Sprintf("%s %d", d.ctx, d.idx)
+	case d.idx > 0:
+		return fmt.Sprintf("%s %d %s", d.ctx, d.idx, f)
+	case d.ctx == "":
+		return f
+	case f == "":
+		return d.ctx
+	}
+	return d.ctx + " " + f
+}
+
+func (d *decoder) truncated(f string, n int) error {
+	return &ParseError{Offset: d.off, Field: d.name(f),
 		Err: fmt.Errorf("%w: need %d bytes, %d left", ErrTruncated, n, d.left())}
+}
+
+func (d *decoder) overrun(lenOff int, f string, n int) error {
+	return &ParseError{Offset: lenOff, Field: d.name(f),
+		Err: fmt.Errorf("%w: length %d overruns the %d bytes left", ErrTruncated, n, d.left())}
+}
+
+// invalid reports an impossible value of field f at offset off.
+func (d *decoder) invalid(off int, f string, format string, args ...any) error {
+	return &ParseError{Offset: off, Field: d.name(f),
+		Err: fmt.Errorf("%w: %s", ErrInvalidValue, fmt.Sprintf(format, args...))}
 }
 
 func invalid(off int, field string, format string, args ...any) error {
@@ -242,9 +292,9 @@ func invalid(off int, field string, format string, args ...any) error {
 }
 
 // bytes returns the next n bytes (nil for n == 0), aliasing the input.
-func (d *decoder) bytes(n int, field string) ([]byte, error) {
+func (d *decoder) bytes(n int, f string) ([]byte, error) {
 	if n > d.left() {
-		return nil, d.truncated(field, n)
+		return nil, d.truncated(f, n)
 	}
 	if n == 0 {
 		return nil, nil
@@ -254,78 +304,61 @@ func (d *decoder) bytes(n int, field string) ([]byte, error) {
 	return v, nil
 }
 
-func (d *decoder) u8(field string) (uint8, error) {
+func (d *decoder) u8(f string) (uint8, error) {
 	if d.left() < 1 {
-		return 0, d.truncated(field, 1)
+		return 0, d.truncated(f, 1)
 	}
 	v := d.b[d.off]
 	d.off++
 	return v, nil
 }
 
-func (d *decoder) u16(field string) (uint16, error) {
+func (d *decoder) u16(f string) (uint16, error) {
 	if d.left() < 2 {
-		return 0, d.truncated(field, 2)
+		return 0, d.truncated(f, 2)
 	}
 	v := binary.BigEndian.Uint16(d.b[d.off:])
 	d.off += 2
 	return v, nil
 }
 
-func (d *decoder) u32(field string) (uint32, error) {
-	if d.left() < 4 {
-		return 0, d.truncated(field, 4)
-	}
-	v := binary.BigEndian.Uint32(d.b[d.off:])
-	d.off += 4
-	return v, nil
-}
-
-func (d *decoder) u64(field string) (uint64, error) {
+func (d *decoder) u64(f string) (uint64, error) {
 	if d.left() < 8 {
-		return 0, d.truncated(field, 8)
+		return 0, d.truncated(f, 8)
 	}
 	v := binary.BigEndian.Uint64(d.b[d.off:])
 	d.off += 8
 	return v, nil
 }
 
-// lenBytes reads a length field of size 1 or 2 bytes and then that many bytes.
-func (d *decoder) lenBytes(size int, field string) ([]byte, error) {
-	var n int
-	switch size {
-	case 1:
-		v, err := d.u8(field + " length")
-		if err != nil {
-			return nil, err
-		}
-		n = int(v)
-	default:
-		v, err := d.u16(field + " length")
-		if err != nil {
-			return nil, err
-		}
-		n = int(v)
+// lenBytes reads a length field of size 1 or 2 bytes (named f + " length") and then that many bytes.
+func (d *decoder) lenBytes(size int, f string) ([]byte, error) {
+	lenOff := d.off
+	if d.left() < size {
+		return nil, d.truncated(f+" length", size)
 	}
+	n := int(d.b[d.off])
+	if size == 2 {
+		n = n<<8 | int(d.b[d.off+1])
+	}
+	d.off += size
 	if n > d.left() {
-		return nil, &ParseError{Offset: d.off - size, Field: field + " length",
-			Err: fmt.Errorf("%w: length %d overruns the %d bytes left", ErrTruncated, n, d.left())}
+		return nil, d.overrun(lenOff, f+" length", n)
 	}
-	return d.bytes(n, field)
+	return d.bytes(n, f)
 }
 
 // bytesAt reads n bytes whose length field is at lenOff, reporting an overrun there.
-func (d *decoder) bytesAt(n, lenOff int, field string) ([]byte, error) {
+func (d *decoder) bytesAt(n, lenOff int, f string) ([]byte, error) {
 	if n > d.left() {
-		return nil, &ParseError{Offset: lenOff, Field: field + " length",
-			Err: fmt.Errorf("%w: length %d overruns the %d bytes left", ErrTruncated, n, d.left())}
+		return nil, d.overrun(lenOff, f+" length", n)
 	}
-	return d.bytes(n, field)
+	return d.bytes(n, f)
 }
 
 // sub returns a decoder over the next n bytes and advances past them.
 func (d *decoder) sub(n int) *decoder {
-	s := &decoder{b: d.b, off: d.off, end: d.off + n}
+	s := &decoder{b: d.b, off: d.off, end: d.off + n, ctx: d.ctx}
 	d.off += n
 	return s
 }

@@ -372,3 +372,13 @@ func TestHDRStandalone(t *testing.T) {
 		t.Error("Version 0 not encoded as 1")
 	}
 }
+
+func TestInChainMatchesNewPayload(t *testing.T) {
+	for i := 0; i < 256; i++ {
+		for _, inner := range []bool{false, true} {
+			if inChain(PayloadType(i), inner) != (newPayload(PayloadType(i), inner) != nil) {
+				t.Errorf("type %d inner %v: inChain and newPayload disagree", i, inner)
+			}
+		}
+	}
+}

@@ -10,12 +10,12 @@ type PKE struct {
 func (*PKE) PayloadType() PayloadType { return PayloadPKE }
 
 func (p *PKE) parseBody(d *decoder) error {
-	v, err := d.u16("PKE C/Data len")
+	v, err := d.u16("C/Data len")
 	if err != nil {
 		return err
 	}
 	p.C = uint8(v >> 14)
-	p.Data, err = d.bytesAt(int(v&0x3fff), d.off-2, "PKE Data")
+	p.Data, err = d.bytesAt(int(v&0x3fff), d.off-2, "Data")
 	return err
 }
 

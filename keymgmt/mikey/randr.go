@@ -11,7 +11,7 @@ func (*RANDR) PayloadType() PayloadType { return PayloadRANDR }
 
 func (r *RANDR) parseBody(d *decoder) (err error) {
 	off := d.off
-	v, err := d.u8("RANDR RAND Role")
+	v, err := d.u8("RAND Role")
 	if err != nil {
 		return err
 	}
@@ -20,7 +20,7 @@ func (r *RANDR) parseBody(d *decoder) (err error) {
 	}
 	r.Role = RANDRole(v)
 	off = d.off
-	if r.Data, err = d.lenBytes(1, "RANDR RAND"); err != nil {
+	if r.Data, err = d.lenBytes(1, "RAND"); err != nil {
 		return err
 	}
 	if len(r.Data) == 0 {

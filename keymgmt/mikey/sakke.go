@@ -10,13 +10,13 @@ type SAKKE struct {
 func (*SAKKE) PayloadType() PayloadType { return PayloadSAKKE }
 
 func (s *SAKKE) parseBody(d *decoder) (err error) {
-	if s.Params, err = d.u8("SAKKE params"); err != nil {
+	if s.Params, err = d.u8("params"); err != nil {
 		return err
 	}
-	if s.IDScheme, err = d.u8("SAKKE ID scheme"); err != nil {
+	if s.IDScheme, err = d.u8("ID scheme"); err != nil {
 		return err
 	}
-	s.Data, err = d.lenBytes(2, "SAKKE data")
+	s.Data, err = d.lenBytes(2, "data")
 	return err
 }
 

@@ -10,12 +10,12 @@ type SIGN struct {
 func (*SIGN) PayloadType() PayloadType { return PayloadSIGN }
 
 func (s *SIGN) parseBody(d *decoder) error {
-	v, err := d.u16("SIGN S type/Signature len")
+	v, err := d.u16("S type/Signature len")
 	if err != nil {
 		return err
 	}
 	s.SType = uint8(v >> 12)
-	s.Signature, err = d.bytesAt(int(v&0x0fff), d.off-2, "SIGN Signature")
+	s.Signature, err = d.bytesAt(int(v&0x0fff), d.off-2, "Signature")
 	return err
 }
 

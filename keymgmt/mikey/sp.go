@@ -59,26 +59,34 @@ func SRTPParamUint8(t SRTPParamType, v uint8) SPParam { return SPParam{Type: t, 
 
 func (s *SP) parseBody(d *decoder) error {
 	if d.left() < 4 {
-		return d.truncated("SP", 4)
+		return d.truncated("", 4)
 	}
 	s.PolicyNo = d.b[d.off]
 	s.ProtType = ProtType(d.b[d.off+1])
 	d.off += 2
 	lenOff := d.off
-	n, _ := d.u16("SP Policy param length")
+	n, _ := d.u16("Policy param length")
 	if int(n) > d.left() {
-		return &ParseError{Offset: lenOff, Field: "SP Policy param length",
-			Err: fmt.Errorf("%w: length %d overruns the %d bytes left", ErrTruncated, n, d.left())}
+		return d.overrun(lenOff, "Policy param length", int(n))
 	}
-	pd := d.sub(int(n))
+	// Count the parameters first so that Params is allocated once.
+	count := 0
+	for i := d.off; i+1 < d.off+int(n); i += 2 + int(d.b[i+1]) {
+		count++
+	}
+	pd := decoder{b: d.b, off: d.off, end: d.off + int(n), ctx: "SP param"}
+	d.off += int(n)
 	s.Params = nil
+	if count > 0 {
+		s.Params = make([]SPParam, 0, count)
+	}
 	for pd.left() > 0 {
-		field := fmt.Sprintf("SP policy %d param %d", s.PolicyNo, len(s.Params)+1)
-		t, err := pd.u8(field + " type")
+		pd.idx = len(s.Params) + 1
+		t, err := pd.u8("type")
 		if err != nil {
 			return err
 		}
-		v, err := pd.lenBytes(1, field+" value")
+		v, err := pd.lenBytes(1, "value")
 		if err != nil {
 			return err
 		}

@@ -62,17 +62,17 @@ func NewTNTPUTC(t time.Time) (*T, error) {
 	return &T{TSType: TSNTPUTC, Value: v}, nil
 }
 
-func parseTS(d *decoder, field string) (TSType, uint64, error) {
+func parseTS(d *decoder) (TSType, uint64, error) {
 	off := d.off
-	ty, err := d.u8(field + " TS type")
+	ty, err := d.u8("TS type")
 	if err != nil {
 		return 0, 0, err
 	}
 	n := tsLen(TSType(ty))
 	if n == 0 {
-		return 0, 0, invalid(off, field+" TS type", "unknown TS type %d", ty)
+		return 0, 0, d.invalid(off, "TS type", "unknown TS type %d", ty)
 	}
-	val, err := d.bytes(n, field+" TS value")
+	val, err := d.bytes(n, "TS value")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -96,7 +96,7 @@ func appendTS(b []byte, ty TSType, v uint64, field string) ([]byte, error) {
 }
 
 func (t *T) parseBody(d *decoder) (err error) {
-	t.TSType, t.Value, err = parseTS(d, "T")
+	t.TSType, t.Value, err = parseTS(d)
 	return err
 }
 

@@ -17,10 +17,10 @@ func (t *TICKET) parseBody(d *decoder) (err error) {
 	if err = t.Policy.parsePolicy(d, "TICKET"); err != nil {
 		return err
 	}
-	if t.TicketData, err = d.lenBytes(2, "TICKET Ticket Data"); err != nil {
+	if t.TicketData, err = d.lenBytes(2, "Ticket Data"); err != nil {
 		return err
 	}
-	t.InitiatorData, err = d.lenBytes(2, "TICKET Initiator Data")
+	t.InitiatorData, err = d.lenBytes(2, "Initiator Data")
 	return err
 }
 

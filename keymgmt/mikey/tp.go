@@ -89,7 +89,7 @@ func (p *TP) parseBody(d *decoder) error { return p.parsePolicy(d, "TP") }
 
 func (p *TP) parsePolicy(d *decoder, field string) error {
 	if d.left() < tpFixedLen {
-		return d.truncated(field, tpFixedLen)
+		return d.truncated("", tpFixedLen)
 	}
 	b := d.b[d.off:]
 	p.TicketType = TicketType(uint16(b[0])<<8 | uint16(b[1]))
@@ -100,17 +100,20 @@ func (p *TP) parsePolicy(d *decoder, field string) error {
 	p.res = uint8(w & 0x1f)
 	d.off += 7
 	lenOff := d.off
-	n, _ := d.u16(field + " TP Data length")
+	n, _ := d.u16("TP Data length")
 	if int(n) > d.left() {
-		return &ParseError{Offset: lenOff, Field: field + " TP Data length",
-			Err: fmt.Errorf("%w: length %d overruns the %d bytes left", ErrTruncated, n, d.left())}
+		return d.overrun(lenOff, "TP Data length", int(n))
 	}
 	if n == 0 {
 		// TP Data begins with a First Payload byte (RFC 6043 §6.10), so it is never empty.
-		return invalid(lenOff, field+" TP Data length", "0, but TP Data holds at least the First Payload byte")
+		return d.invalid(lenOff, "TP Data length", "0, but TP Data holds at least the First Payload byte")
+	}
+	inner := "TP Data"
+	if field == "TICKET" {
+		inner = "TICKET TP Data"
 	}
 	var err error
-	p.Data, err = parsePayloadData(d.sub(int(n)), field+" TP Data")
+	p.Data, err = parsePayloadData(d.sub(int(n)), inner)
 	return err
 }
 

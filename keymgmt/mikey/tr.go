@@ -20,7 +20,7 @@ func (t *TR) Time() (time.Time, error) { return tsTime(t.TSType, t.Value) }
 
 func (t *TR) parseBody(d *decoder) error {
 	off := d.off
-	r, err := d.u8("TR TS Role")
+	r, err := d.u8("TS Role")
 	if err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func (t *TR) parseBody(d *decoder) error {
 		return invalid(off, "TR TS Role", "reserved role %d", r)
 	}
 	t.Role = TSRole(r)
-	t.TSType, t.Value, err = parseTS(d, "TR")
+	t.TSType, t.Value, err = parseTS(d)
 	return err
 }
 

@@ -24,17 +24,17 @@ func MACLen(a MACAlg) int {
 	return -1
 }
 
-func parseMAC(d *decoder, field string) (MACAlg, []byte, error) {
+func parseMAC(d *decoder) (MACAlg, []byte, error) {
 	off := d.off
-	a, err := d.u8(field + " MAC alg")
+	a, err := d.u8("MAC alg")
 	if err != nil {
 		return 0, nil, err
 	}
 	n := MACLen(MACAlg(a))
 	if n < 0 {
-		return 0, nil, invalid(off, field+" MAC alg", "unknown MAC algorithm %d", a)
+		return 0, nil, d.invalid(off, "MAC alg", "unknown MAC algorithm %d", a)
 	}
-	mac, err := d.bytes(n, field+" MAC")
+	mac, err := d.bytes(n, "MAC")
 	return MACAlg(a), mac, err
 }
 
@@ -53,7 +53,7 @@ func appendMAC(b []byte, a MACAlg, mac []byte, field string, placeholder bool) (
 }
 
 func (v *V) parseBody(d *decoder) (err error) {
-	v.MACAlg, v.MAC, err = parseMAC(d, "V")
+	v.MACAlg, v.MAC, err = parseMAC(d)
 	return err
 }
 
