@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -117,53 +114,21 @@ func TestProcess(t *testing.T) {
 	}
 }
 
-// bootstrapOnce is a minimal Ub UE from the primitives of package gba (TS 24.109 A.3–A.5).
+// bootstrapOnce runs the project's UE, gba.UbClient over a gba.SoftUSIM with TS 35.208 set 1.
 func bootstrapOnce(t *testing.T, hc *http.Client, url string) (string, []byte) {
 	t.Helper()
-	const impi = "user1_private@home1.net"
-	get := func(authz string) (*http.Response, []byte) {
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		req.Header.Set("Authorization", authz)
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
-	}
-	resp, _ := get(fmt.Sprintf(`Digest username="%s", realm="bsf.home1.net", nonce="", uri="/", response=""`, impi))
-	ch, err := gba.ParseChallenge(resp.Header.Get("WWW-Authenticate"))
-	if resp.StatusCode != 401 || err != nil {
-		t.Fatalf("challenge: %d %v", resp.StatusCode, err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(ch.Nonce)
-	if err != nil || len(raw) != 32 {
-		t.Fatalf("nonce: %v", err)
-	}
 	k, _ := hex.DecodeString("465b5ce8b199b49faa5f0a2ee238a6bc")
-	opc, _ := hex.DecodeString("cd63cb71954a9f4e48a5994e37a02baf")
-	m, err := gba.NewMilenage(k, opc)
+	op, _ := hex.DecodeString("cdc202d5123e20f62b6d676ac72cb318")
+	u, err := gba.NewSoftUSIM(gba.SoftUSIMConfig{IMPI: "user1_private@home1.net", K: k, OP: op})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, ck, ik, _, err := m.F2345(raw[:16])
+	c := &gba.UbClient{BSFURL: url, USIM: u, HTTPClient: hc, Realm: "bsf.home1.net"}
+	b, err := c.Bootstrap(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &gba.Credentials{Username: impi, Realm: ch.Realm, Nonce: ch.Nonce, URI: "/", QOP: "auth-int",
-		NC: "00000001", CNonce: "c0ffee01", Opaque: ch.Opaque, Algorithm: "AKAv1-MD5"}
-	c.Response = gba.DigestResponse(c, res, http.MethodGet, nil)
-	resp, body := get(c.String())
-	if resp.StatusCode != 200 {
-		t.Fatalf("bootstrap: %d %s", resp.StatusCode, body)
-	}
-	info, err := gba.ParseBootstrappingInfo(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks := append(append([]byte(nil), ck...), ik...)
-	return info.BTID, gba.DeriveKsNAF(ks, raw[:16], impi, gba.NAFID{FQDN: "kms.home1.net", UaSecProtID: gba.UaSecProtIDKMS()})
+	return b.BTID, b.KsNAF(gba.NAFID{FQDN: "kms.home1.net", UaSecProtID: gba.UaSecProtIDKMS()})
 }
 
 func TestRunFlagErrors(t *testing.T) {
