@@ -51,8 +51,11 @@ func NewDTMFSender(clockRate int) *DTMFSender {
 // Idle reports whether no event is in progress, so the next packet carries audio.
 func (s *DTMFSender) Idle() bool { return !s.active }
 
-// Start begins sending digit d as a new event whose RTP timestamp is ts.
-func (s *DTMFSender) Start(d rune, ts uint32) error {
+// Start begins sending digit d for Duration as a new event whose RTP timestamp is ts.
+func (s *DTMFSender) Start(d rune, ts uint32) error { return s.StartFor(d, ts, s.Duration) }
+
+// StartFor is Start with a tone length of its own for this digit.
+func (s *DTMFSender) StartFor(d rune, ts uint32, dur time.Duration) error {
 	if s.active {
 		return ErrDTMFBusy
 	}
@@ -63,11 +66,11 @@ func (s *DTMFSender) Start(d rune, ts uint32) error {
 	if s.clockRate <= 0 {
 		return fmt.Errorf("codec: telephone-event clock rate %d", s.clockRate)
 	}
-	total := int64(s.Duration) * int64(s.clockRate) / int64(time.Second)
+	total := int64(dur) * int64(s.clockRate) / int64(time.Second)
 	// One event of a DTMF digit stays in one segment: longer ones would need the §2.5.1.3
 	// segmentation, which a key press never needs.
 	if total <= 0 || total > 0xffff {
-		return fmt.Errorf("codec: DTMF duration %v is %d timestamp units, want 1..65535 (RFC 4733 §2.5.1.3)", s.Duration, total)
+		return fmt.Errorf("codec: DTMF duration %v is %d timestamp units, want 1..65535 (RFC 4733 §2.5.1.3)", dur, total)
 	}
 	s.active, s.first = true, true
 	s.ts = ts

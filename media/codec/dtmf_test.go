@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -78,6 +79,20 @@ func TestDTMFSenderErrors(t *testing.T) {
 	s.Duration = 9 * time.Second // 72000 units: beyond one 16-bit segment
 	if err := s.Start('1', 0); err == nil {
 		t.Error("over-long digit accepted")
+	}
+	// A per-digit duration that is not a whole number of packets ends on the exact length.
+	s = NewDTMFSender(8000)
+	if err := s.StartFor('7', 0, 250*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	var durs []uint16
+	for !s.Idle() {
+		_, _, pls := s.Next(160)
+		e, _ := ParseEvent(pls[0])
+		durs = append(durs, e.Duration)
+	}
+	if want := []uint16{160, 320, 480, 640, 800, 960, 1120, 1280, 1440, 1600, 1760, 1920, 2000, 2000, 2000}; !slices.Equal(durs, want) {
+		t.Errorf("250 ms durations %v", durs)
 	}
 	s = NewDTMFSender(16000)
 	s.Duration = 50 * time.Millisecond
