@@ -86,3 +86,30 @@ func FuzzParseBootstrappingInfo(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAuthenticationInfo: no panics; parse → String → parse keeps the fields.
+func FuzzParseAuthenticationInfo(f *testing.F) {
+	f.Add(`qop=auth-int, rspauth="566e6e8d7c69862310bd31c9dadfe46e", cnonce="0a4f113b", nc=00000001, opaque="x", nonce="y"`)
+	f.Add(`rspauth=""`)
+	f.Add(`rspauth="x`)
+	f.Fuzz(func(t *testing.T, h string) {
+		ai, err := ParseAuthenticationInfo(h)
+		if err != nil {
+			return
+		}
+		s := ai.String()
+		ai2, err := ParseAuthenticationInfo(s)
+		if err != nil {
+			t.Fatalf("reparse of %q: %v", s, err)
+		}
+		for i := range ai.Extra {
+			ai.Extra[i].Quoted = false
+		}
+		for i := range ai2.Extra {
+			ai2.Extra[i].Quoted = false
+		}
+		if !reflect.DeepEqual(ai, ai2) {
+			t.Fatalf("round trip mismatch:\n%+v\n%+v", ai, ai2)
+		}
+	})
+}
