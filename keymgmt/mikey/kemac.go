@@ -56,3 +56,11 @@ func (k *KEMAC) KeyData() ([]KeyData, error) {
 	}
 	return ParseKeyDataList(k.EncrData)
 }
+
+// String leaves out the Encr data: with NULL encryption it is the keys in clear.
+func (k KEMAC) String() string {
+	return fmt.Sprintf("KEMAC{EncrAlg: %d, EncrData: [%d bytes redacted], MACAlg: %d, MAC: %x}", k.EncrAlg, len(k.EncrData), k.MACAlg, k.MAC)
+}
+
+// GoString redacts as String does.
+func (k KEMAC) GoString() string { return k.String() }

@@ -13,6 +13,7 @@ package mikey
 import (
 	"bytes"
 	"fmt"
+	"strings"
 )
 
 // Message is a MIKEY message (RFC 3830 §6, RFC 6043 §6): the HDR and the payloads that follow it.
@@ -208,3 +209,25 @@ func findAll[P Payload](m *Message) []P {
 	}
 	return out
 }
+
+// String summarises the message without payload contents (Raw may hold keys in clear when a KEMAC
+// uses NULL encryption).
+func (m Message) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "MIKEY{data type %d, CSB ID %#08x, #CS %d, map %d, payloads [", m.HDR.DataType, m.HDR.CSBID, m.HDR.NumCS, m.HDR.CSIDMapType)
+	for i, p := range m.Payloads {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if p == nil {
+			b.WriteString("nil")
+			continue
+		}
+		b.WriteString(p.PayloadType().String())
+	}
+	fmt.Fprintf(&b, "], %d raw bytes}", len(m.Raw))
+	return b.String()
+}
+
+// GoString redacts as String does.
+func (m Message) GoString() string { return m.String() }

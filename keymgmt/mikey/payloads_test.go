@@ -382,3 +382,31 @@ func TestInChainMatchesNewPayload(t *testing.T) {
 		}
 	}
 }
+
+func TestNoKeysInPrints(t *testing.T) {
+	key := []byte("0123456789abcdef-secret-key-bytes")
+	kd, err := MarshalKeyDataList([]KeyData{{Type: KeyTGK, KV: KVSPI, Key: key, SPI: []byte{1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &KEMAC{EncrAlg: EncrNULL, EncrData: kd, MACAlg: MACNULL}
+	m := &Message{HDR: emptyMapHDR(DataTypeTransferInit, false), Payloads: []Payload{sampleTime(), k}}
+	if _, err := m.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := k.KeyData()
+	for _, s := range []string{
+		fmt.Sprintf("%v %+v %#v %s", k, k, k, k),
+		fmt.Sprintf("%v %+v %#v %s", m, m, m, m),
+		fmt.Sprintf("%v %+v %#v", *m, *m, *k),
+		fmt.Sprintf("%v %+v %#v", keys, keys, keys),
+		fmt.Sprintf("%x", []byte(fmt.Sprint(m))),
+	} {
+		if strings.Contains(s, "secret") || strings.Contains(s, fmt.Sprintf("%x", key[:8])) || strings.Contains(s, "48 49 50") {
+			t.Errorf("key material printed: %s", s)
+		}
+	}
+	if !strings.Contains(m.String(), "T KEMAC") {
+		t.Errorf("Message.String = %s", m)
+	}
+}

@@ -187,7 +187,9 @@ func expectRFC3830(t *testing.T, m *Message) map[string][]string {
 		if i+1 < len(m.Payloads) {
 			next = m.Payloads[i+1].PayloadType()
 		}
-		add("mikey.next_payload", h8(uint8(next)))
+		if p.PayloadType() != PayloadSIGN { // SIGN has no Next Payload (RFC 3830 §6.5)
+			add("mikey.next_payload", h8(uint8(next)))
+		}
 		switch p := p.(type) {
 		case *T:
 			add("mikey.t.ts_type", h8(uint8(p.TSType)))
@@ -221,6 +223,13 @@ func expectRFC3830(t *testing.T, m *Message) map[string][]string {
 			add("mikey.kemac.key_data", hb(p.EncrData))
 			add("mikey.kemac.mac_alg", h8(uint8(p.MACAlg)))
 			add("mikey.kemac.mac", hb(p.MAC))
+		case *SAKKE:
+			add("mikey.sakke.params", h8(p.Params))
+			add("mikey.sakke.idscheme", h8(p.IDScheme))
+			add("mikey.sakke.len", h16(len(p.Data)))
+			add("mikey.sakke.data", hb(p.Data))
+		case *SIGN:
+			add("mikey.sign.data", hb(p.Signature))
 		case *V:
 			add("mikey.v.auth_alg", h8(uint8(p.MACAlg)))
 			add("mikey.v.ver_data", hb(p.MAC))
@@ -269,7 +278,17 @@ func TestTsharkDecodesOurMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := [][]byte{sampleBytes(t, namedSample{"PSK init", samplePSKInit}), offer.Raw, answer.Raw, pskIDRBytes}
+	// An RFC 6509 MIKEY-SAKKE I_MESSAGE layout (HDR, T, RAND, IDRi, SAKKE, SIGN), decoded only.
+	sakke := &Message{HDR: HDR{Version: 1, DataType: DataTypeSAKKE, CSBID: 0x0badcafe, CSIDMapType: CSIDMapSRTPID,
+		NumCS: 1, SRTPIDs: []SRTPIDEntry{{PolicyNo: 1, SSRC: 2, ROC: 3}}},
+		Payloads: []Payload{&T{TSType: TSNTPUTC, Value: 0xeb2f6a4c00000000}, &RAND{Data: wireSeq(1, 16)},
+			&IDR{Role: IDRoleI, Type: IDTypeURI, Data: []byte("tel:+15555550100")},
+			&SAKKE{Params: 1, IDScheme: 1, Data: wireSeq(0, 273)}, &SIGN{SType: 2, Signature: wireSeq(0x40, 129)}}}
+	sakkeBytes, err := sakke.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := [][]byte{sampleBytes(t, namedSample{"PSK init", samplePSKInit}), offer.Raw, answer.Raw, pskIDRBytes, sakkeBytes}
 	for _, s := range ticketMsgs {
 		msgs = append(msgs, sampleBytes(t, s))
 	}
@@ -281,11 +300,12 @@ func TestTsharkDecodesOurMessages(t *testing.T) {
 	compareTshark(t, "RFC 4567 offer", pkts[1], expectRFC3830(t, offer))
 	compareTshark(t, "RFC 4567 answer", pkts[2], expectRFC3830(t, answer))
 	compareTshark(t, "RFC 3830 PSK init with IDR", pkts[3], expectRFC3830(t, pskIDR))
+	compareTshark(t, "RFC 6509 SAKKE I_MESSAGE", pkts[4], expectRFC3830(t, sakke))
 	for i, s := range ticketMsgs {
 		m := s.msg()
 		want := expectHDR(m)
 		// The HDR's Next Payload is the first field tshark reads after the fixed header.
-		got := pkts[4+i]
+		got := pkts[5+i]
 		if np := got["mikey.next_payload"]; len(np) == 0 || np[0] != h8(uint8(firstType(m.Payloads))) {
 			t.Errorf("%s: tshark HDR next payload %q", s.name, np)
 		}
