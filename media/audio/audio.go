@@ -3,6 +3,7 @@ package audio
 import (
 	"io"
 	"math"
+	"time"
 )
 
 // Format describes PCM audio: samples per second and interleaved channels.
@@ -55,6 +56,12 @@ func Tone(freqHz, amplitude float64, sampleRate int) Source {
 // ToneSamples is Tone limited to n samples, after which Read returns io.EOF.
 func ToneSamples(freqHz, amplitude float64, sampleRate int, n int) Source {
 	return newTone(freqHz, amplitude, sampleRate, int64(max(n, 0)))
+}
+
+// ToneFor is Tone limited to d (rounded down to whole samples), after which Read returns
+// io.EOF.
+func ToneFor(freqHz, amplitude float64, sampleRate int, d time.Duration) Source {
+	return newTone(freqHz, amplitude, sampleRate, max(int64(d)*int64(sampleRate)/int64(time.Second), 0))
 }
 
 func newTone(freqHz, amplitude float64, sampleRate int, n int64) *ToneSource {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestToneContinuousPhase(t *testing.T) {
@@ -41,6 +42,9 @@ func TestToneSamplesAndLimit(t *testing.T) {
 	}
 	if n, err = src.Read(buf); n != 0 || err != io.EOF {
 		t.Fatalf("after end %d %v", n, err)
+	}
+	if n, err := ReadFull(ToneFor(440, 0.1, 8000, 15*time.Millisecond), buf); n != 120 || err != io.EOF {
+		t.Fatalf("15 ms tone: %d %v", n, err)
 	}
 	n, err = ReadFull(Limit(Silence(), 100), buf)
 	if n != 100 || err != io.EOF {

@@ -123,11 +123,20 @@ func (r *Resampler) run(dst []int16, limit int64) []int16 {
 	for r.i+int64(r.k) <= end-1 && (limit < 0 || r.nOut < limit) {
 		h := r.bank[int(r.p)*taps : (int(r.p)+1)*taps]
 		x := r.buf[r.i-int64(r.k)+1-r.base:]
-		x = x[:taps]
-		var acc float64
-		for j, c := range h {
-			acc += c * x[j]
+		x = x[:len(h)]
+		// Four partial sums break the add dependency chain.
+		var a0, a1, a2, a3 float64
+		j := 0
+		for ; j+4 <= len(h); j += 4 {
+			a0 += h[j] * x[j]
+			a1 += h[j+1] * x[j+1]
+			a2 += h[j+2] * x[j+2]
+			a3 += h[j+3] * x[j+3]
 		}
+		for ; j < len(h); j++ {
+			a0 += h[j] * x[j]
+		}
+		acc := (a0 + a1) + (a2 + a3)
 		dst = append(dst, clamp16(acc))
 		r.nOut++
 		r.p += r.m
