@@ -12,6 +12,29 @@ import (
 	"log/slog"
 )
 
+// Freshness applies the timestamp window and the replay cache of RFC 3830 §5.4 to a message whose
+// MAC has verified (§5.3: only authenticated messages enter the replay cache). Verifiers take it as
+// an optional last argument and call it with the message's T, the ID Data of the authenticated
+// sender (see each verifier) and the RANDs that make the message unique, followed by the 4-byte CSB
+// ID. A *ProtocolError with ErrInvalidTS is answered like the other verifier errors. CheckReplay
+// (replay.go) fits it:
+//
+//	fresh := func(t *T, identity []byte, rands ...[]byte) error {
+//		return CheckReplay(ctx, cache, window, now, identity, t, rands...)
+//	}
+//
+// Without it, freshness and replay are left to the caller.
+type Freshness func(t *T, identity []byte, rands ...[]byte) error
+
+// checkFresh runs the optional Freshness of a verifier.
+func checkFresh(fresh []Freshness, t *T, identity []byte, csbID uint32, rands ...[]byte) error {
+	if len(fresh) == 0 || fresh[0] == nil {
+		return nil
+	}
+	rands = append(rands, []byte{byte(csbID >> 24), byte(csbID >> 16), byte(csbID >> 8), byte(csbID)})
+	return fresh[0](t, identity, rands...)
+}
+
 // DefaultRANDLen is the length of RAND, RANDRi and RANDRr this package generates: RFC 3830 §6.11
 // says a RAND SHOULD be at least 128 bits.
 const DefaultRANDLen = 16
@@ -68,6 +91,15 @@ func idData(p *IDR) []byte {
 	return p.Data
 }
 
+// senderID is the identity a replay cache files a message under: the PSK identifier when given,
+// else the sender's IDR.
+func senderID(psk, idr *IDR) []byte {
+	if psk != nil {
+		return psk.Data
+	}
+	return idData(idr)
+}
+
 func randrData(p *RANDR) []byte {
 	if p == nil {
 		return nil
@@ -93,17 +125,34 @@ func appendIDR(ps []Payload, p *IDR) []Payload {
 
 // sealV computes the MAC of the message's final V payload over MACInput(excludeInitiatorData)
 // followed by extra (RFC 6043 Table 5.2, RFC 3830 §5.2) and marshals the message (Raw is set).
+//
+// The message is encoded once, with a zero MAC of the right length; the MAC is then written over
+// the last bytes, which are the MAC field because V is the last payload.
 func sealV(m *Message, excludeInitiatorData bool, v *V, authKey []byte, extra ...[]byte) ([]byte, error) {
-	v.MAC = nil
+	if lastPayload(m) != Payload(v) {
+		return nil, fmt.Errorf("mikey: V is not the last payload")
+	}
+	n, err := MACTagLen(v.MACAlg)
+	if err != nil {
+		return nil, err
+	}
+	v.MAC = make([]byte, n)
+	raw, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
 	in, err := m.MACInput(excludeInitiatorData)
 	if err != nil {
 		return nil, err
 	}
 	parts := append([][]byte{in}, extra...)
-	if v.MAC, err = ComputeMAC(v.MACAlg, authKey, parts...); err != nil {
+	mac, err := ComputeMAC(v.MACAlg, authKey, parts...)
+	if err != nil {
 		return nil, err
 	}
-	return m.Marshal()
+	copy(v.MAC, mac)
+	copy(raw[len(raw)-n:], mac)
+	return raw, nil
 }
 
 // checkMACAlg rejects MAC algorithms that cannot authenticate a message: RFC 6043 §4.2.1.2 and

@@ -509,3 +509,71 @@ func TestResultsRedactKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestExchangeFreshness: every verifier calls its optional Freshness once the MAC has verified,
+// with the sender identity and the message's RANDs and CSB ID; a replay it refuses is returned,
+// and a message failing its MAC never reaches it (RFC 3830 §5.3: only authenticated messages enter
+// the replay cache).
+func TestExchangeFreshness(t *testing.T) {
+	f := newFlow(t, flowCfgs[1])
+	seen := map[string]bool{}
+	var calls []string
+	fresh := func(ts *T, identity []byte, rands ...[]byte) error {
+		k := fmt.Sprintf("%x|%x|%x", ts.Value, identity, rands)
+		calls = append(calls, string(identity))
+		if seen[k] {
+			return protoErr(ErrInvalidTS, "replay")
+		}
+		seen[k] = true
+		return nil
+	}
+	run := []struct {
+		name, identity string
+		verify         func() error
+	}{
+		{"REQUEST_INIT_PSK", "YWxpY2U=@bsf.example.com", func() error {
+			_, err := VerifyRequestInitPSK(mustParse(t, f.reqInit.Raw), f.pskI, fresh)
+			return err
+		}},
+		{"REQUEST_RESP", "kms.example.com", func() error {
+			_, err := VerifyRequestResp(mustParse(t, f.reqResp.Raw), f.reqInit, f.pskI, fresh)
+			return err
+		}},
+		{"TRANSFER_INIT", "sip:alice@example.com", func() error {
+			_, err := VerifyTransferInit(mustParse(t, f.trInit.Raw), f.mpki, fresh)
+			return err
+		}},
+		{"TRANSFER_RESP", "sip:bob@example.com", func() error {
+			_, err := VerifyTransferResp(mustParse(t, f.trResp.Raw), f.trInit, f.rr.Keys, fresh)
+			return err
+		}},
+		{"RESOLVE_INIT_PSK", "Ym9i@bsf.example.com", func() error {
+			_, err := VerifyResolveInitPSK(mustParse(t, f.resInit.Raw), f.pskR, fresh)
+			return err
+		}},
+		{"RESOLVE_RESP", "kms.example.com", func() error {
+			_, err := VerifyResolveResp(mustParse(t, f.resResp.Raw), f.resInit, f.pskR, fresh)
+			return err
+		}},
+		{"PSK init", "donald@duck.com", func() error {
+			_, err := VerifyPSKInit(mustParse(t, f.pskInit.Raw), f.pskI, fresh)
+			return err
+		}},
+	}
+	for _, r := range run {
+		calls = nil
+		if err := r.verify(); err != nil {
+			t.Fatalf("%s: first delivery: %v", r.name, err)
+		}
+		if len(calls) != 1 || calls[0] != r.identity {
+			t.Errorf("%s: Freshness called with %q, want once with %q", r.name, calls, r.identity)
+		}
+		if n, _ := errNo(r.verify()); n != ErrInvalidTS {
+			t.Errorf("%s: replay not refused", r.name)
+		}
+	}
+	calls = nil
+	if _, err := VerifyRequestInitPSK(mustParse(t, f.reqInit.Raw), f.pskR, fresh); err == nil || len(calls) != 0 {
+		t.Errorf("unauthenticated message reached Freshness (%v, %d calls)", err, len(calls))
+	}
+}

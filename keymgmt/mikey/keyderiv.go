@@ -277,27 +277,24 @@ func DeriveMessageKeys(f PRFFunc, inkey []byte, label KeyLabel, ea EncrAlg, ma M
 	if err != nil {
 		return k, err
 	}
-	// One buffer and one label buffer for all three keys.
+	// One key buffer, one label buffer and one keyed HMAC per inkey chunk for all three keys.
+	var st prfState
+	if err := st.init(f, inkey); err != nil {
+		return k, err
+	}
 	buf := make([]byte, encrLen+saltLen+authLen)
 	lab := label.withConst(0)
-	derive := func(c uint32, out []byte) error {
-		if len(out) == 0 {
-			return nil
-		}
-		binary.BigEndian.PutUint32(lab, c)
-		return prfInto(f, out, inkey, lab)
-	}
 	k.Encr = buf[:encrLen:encrLen]
 	k.Salt = buf[encrLen : encrLen+saltLen : encrLen+saltLen]
 	k.Auth = buf[encrLen+saltLen:]
-	if err := derive(ConstMsgEncr, k.Encr); err != nil {
-		return k, err
-	}
-	if err := derive(ConstMsgSalt, k.Salt); err != nil {
-		return k, err
-	}
-	if err := derive(ConstMsgAuth, k.Auth); err != nil {
-		return k, err
+	for _, d := range []struct {
+		c   uint32
+		out []byte
+	}{{ConstMsgEncr, k.Encr}, {ConstMsgSalt, k.Salt}, {ConstMsgAuth, k.Auth}} {
+		if len(d.out) > 0 {
+			binary.BigEndian.PutUint32(lab, d.c)
+			st.into(d.out, lab)
+		}
 	}
 	return k, nil
 }

@@ -41,6 +41,22 @@ func PRF(f PRFFunc, inkey, label []byte, outLen int) ([]byte, error) {
 
 // prfInto writes PRF(inkey, label) into out (len(out) bytes of it).
 func prfInto(f PRFFunc, out, inkey, label []byte) error {
+	var st prfState
+	if err := st.init(f, inkey); err != nil {
+		return err
+	}
+	st.into(out, label)
+	return nil
+}
+
+// prfState holds one keyed HMAC per 256-bit inkey chunk, so that several keys derived from one
+// inkey (encr, salt and auth keys) share the HMAC key setup.
+type prfState struct {
+	inline [2]hash.Hash // room for inkeys up to 512 bits without another allocation
+	macs   []hash.Hash
+}
+
+func (st *prfState) init(f PRFFunc, inkey []byte) error {
 	newHash, err := prfHash(f)
 	if err != nil {
 		return err
@@ -49,23 +65,30 @@ func prfInto(f PRFFunc, out, inkey, label []byte) error {
 		// n = ceil(0/256) = 0 chunks: the PRF is undefined, and a zero-length key is never valid.
 		return fmt.Errorf("mikey: PRF inkey is empty")
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	clear(out)
+	st.macs = st.inline[:0]
 	for off := 0; off < len(inkey); off += prfChunkLen {
-		s := inkey[off:min(off+prfChunkLen, len(inkey))]
-		pXOR(newHash, s, label, out)
+		st.macs = append(st.macs, hmac.New(newHash, inkey[off:min(off+prfChunkLen, len(inkey))]))
 	}
 	return nil
 }
 
-// pXOR XORs P(s, label, m) into out, with m = ceil(len(out)/hashLen) (RFC 3830 §4.1.2):
+// into writes PRF(inkey, label) = P(s_1, label, m) XOR ... XOR P(s_n, label, m) into out.
+func (st *prfState) into(out, label []byte) {
+	clear(out)
+	if len(out) == 0 {
+		return
+	}
+	for _, mac := range st.macs {
+		pXOR(mac, label, out)
+	}
+}
+
+// pXOR XORs P(s, label, m) into out, with m = ceil(len(out)/hashLen) and mac keyed with s
+// (RFC 3830 §4.1.2):
 //
 //	P(s, label, m) = HMAC(s, A_1 || label) || ... || HMAC(s, A_m || label),
 //	A_0 = label, A_i = HMAC(s, A_(i-1)).
-func pXOR(newHash func() hash.Hash, s, label, out []byte) {
-	mac := hmac.New(newHash, s)
+func pXOR(mac hash.Hash, label, out []byte) {
 	size := mac.Size()
 	var aBuf, blkBuf [sha256.Size]byte
 	a := label // A_0

@@ -126,8 +126,8 @@ func (r *PSKInit) String() string {
 
 // VerifyPSKInit verifies an RFC 3830 I_MESSAGE with the PSK (the Responder finds it by IDi or by
 // other means, §3.1): data type 0, T, RAND and a final KEMAC with a non-NULL MAC over the message
-// (§5.3), then decrypts the key data. Freshness and replay of T (§5.4) are the caller's.
-func VerifyPSKInit(m *Message, psk []byte) (*PSKInit, error) {
+// (§5.3), then decrypts the key data. fresh (optional, §5.4) gets IDi and RAND.
+func VerifyPSKInit(m *Message, psk []byte, fresh ...Freshness) (*PSKInit, error) {
 	if pe := checkDataType(m, DataTypePSKInit); pe != nil {
 		return nil, pe
 	}
@@ -177,6 +177,9 @@ func VerifyPSKInit(m *Message, psk []byte) (*PSKInit, error) {
 		return nil, &ProtocolError{ErrNo: ErrAuthFailure, Err: err}
 	}
 	// Authenticated from here on.
+	if err := checkFresh(fresh, r.T, pskIDData(r.IDi), m.HDR.CSBID, r.RAND); err != nil {
+		return r, err
+	}
 	plain, err := DecryptKeyData(r.MsgKeys, m.HDR.CSBID, p.t.IV64(), kemac.EncrData)
 	if err != nil {
 		return r, protoErr(ErrAuthFailure, "KEMAC: %v", err)

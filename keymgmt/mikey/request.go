@@ -126,11 +126,11 @@ func (r *RequestInit) String() string {
 // (m.IDR(IDRolePSK)) or found otherwise (RFC 6043 §4.2.1.4). It checks the data type, the mandatory
 // payloads, the HDR rules (#CS 0, Empty map, no SP), the V MAC over the message, Identity_i and
 // Identity_kms (Table 5.2), and then the desired policy's flags (K is ignored, §6.10). Unexpected
-// payloads are ignored. Timestamp freshness and replay (RFC 3830 §5.4) are the caller's, before or
-// after this call. Failures are *ProtocolError with the ErrNo to answer with; a failure found
+// payloads are ignored. fresh (optional) is called with IDRpsk (else IDRi) and RANDRi after the
+// MAC verified; without it timestamp freshness and replay (RFC 3830 §5.4) are the caller's. Failures are *ProtocolError with the ErrNo to answer with; a failure found
 // after the MAC verified also returns the result, whose Keys can protect the Error reply.
 // Authorising the Initiator and granting the policy are the KMS's.
-func VerifyRequestInitPSK(m *Message, psk []byte) (*RequestInit, error) {
+func VerifyRequestInitPSK(m *Message, psk []byte, fresh ...Freshness) (*RequestInit, error) {
 	if pe := checkDataType(m, DataTypeRequestInitPSK); pe != nil {
 		return nil, pe
 	}
@@ -167,6 +167,9 @@ func VerifyRequestInitPSK(m *Message, psk []byte) (*RequestInit, error) {
 		return nil, pe
 	}
 	// Authenticated from here on.
+	if err := checkFresh(fresh, r.T, senderID(r.IDRpsk, r.IDRi), m.HDR.CSBID, r.RANDRi); err != nil {
+		return r, err
+	}
 	desired := *r.TP
 	desired.Flags &^= FlagK // "ignored by the KMS"
 	if pe := checkTicketFlags(&desired, "desired TP"); pe != nil {
@@ -292,8 +295,8 @@ func (r *RequestResp) String() string {
 // type, mandatory payloads, HDR copied from the request, the V MAC over REQUEST_RESP ||
 // REQUEST_INIT, then the KEMAC (NULL MAC, MPKi first, MPKr second exactly when I = 1, an SPI for
 // each session key) and the granted policy's flag rules (§6.10). Whether the granted policy is
-// acceptable is the caller's decision (RFC 6043 §4.2.1.6). Freshness of T is the caller's.
-func VerifyRequestResp(m *Message, init *Message, psk []byte) (*RequestResp, error) {
+// acceptable is the caller's decision (RFC 6043 §4.2.1.6). fresh (optional) gets IDRkms.
+func VerifyRequestResp(m *Message, init *Message, psk []byte, fresh ...Freshness) (*RequestResp, error) {
 	if init == nil || init.Raw == nil || init.RANDR(RANDRoleI) == nil {
 		return nil, fmt.Errorf("mikey: REQUEST_RESP: the REQUEST_INIT sent is needed, with its bytes and RANDRi")
 	}
@@ -332,6 +335,9 @@ func VerifyRequestResp(m *Message, init *Message, psk []byte) (*RequestResp, err
 		return nil, pe
 	}
 	// Authenticated from here on.
+	if err := checkFresh(fresh, r.T, idData(r.IDRkms), m.HDR.CSBID); err != nil {
+		return r, err
+	}
 	kd, err := openKEMAC(p.kemac, m.HDR.PRF, psk, label, m.HDR.CSBID, p.t, true)
 	if err != nil {
 		return r, err

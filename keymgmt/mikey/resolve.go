@@ -108,9 +108,9 @@ func (r *ResolveInit) String() string {
 // no SP), the V MAC over RESOLVE_INIT || Identity_r || Identity_kms, then the ticket flag
 // implications. The remaining steps of RFC 6043 §4.2.3.4 are the KMS's: ticket integrity (for the
 // base ticket, its V with the TPK), authorisation of the Responder, and with I = 1
-// VerifyInitiatorData with the ticket's MPKr. Freshness of T is the caller's. Failures after the
+// VerifyInitiatorData with the ticket's MPKr. fresh (optional) gets IDRpsk (else IDRr) and RANDRr. Failures after the
 // MAC verified also return the result (its Keys protect the Error reply).
-func VerifyResolveInitPSK(m *Message, psk []byte) (*ResolveInit, error) {
+func VerifyResolveInitPSK(m *Message, psk []byte, fresh ...Freshness) (*ResolveInit, error) {
 	if pe := checkDataType(m, DataTypeResolveInitPSK); pe != nil {
 		return nil, pe
 	}
@@ -145,6 +145,9 @@ func VerifyResolveInitPSK(m *Message, psk []byte) (*ResolveInit, error) {
 	}
 	if pe := verifyFinalV(m, false, r.Keys.Auth, idData(r.IDRr), idData(r.IDRkms)); pe != nil {
 		return nil, pe
+	}
+	if err := checkFresh(fresh, r.T, senderID(r.IDRpsk, r.IDRr), m.HDR.CSBID, r.RANDRr); err != nil {
+		return r, err
 	}
 	if pe := checkTicketFlags(&r.Ticket.Policy, "TICKET policy"); pe != nil {
 		return r, pe
@@ -267,8 +270,9 @@ func (r *ResolveResp) String() string {
 // (init, from BuildResolveInitPSK) and its PSK: data type, HDR copied from the request, the V MAC
 // over RESOLVE_RESP || RESOLVE_INIT, then the KEMAC (NULL MAC, MPKi first, MPKr' second exactly
 // when the ticket's I = 1, an SPI for each session key), and with I = 1 the presence of IDRr and
-// RANDRkms. Next the Responder verifies the TRANSFER_INIT with Keys.MPKi (§4.2.3.6).
-func VerifyResolveResp(m *Message, init *Message, psk []byte) (*ResolveResp, error) {
+// RANDRkms. Next the Responder verifies the TRANSFER_INIT with Keys.MPKi (§4.2.3.6). fresh
+// (optional) gets IDRkms.
+func VerifyResolveResp(m *Message, init *Message, psk []byte, fresh ...Freshness) (*ResolveResp, error) {
 	if init == nil || init.Raw == nil || init.TICKET() == nil || init.RANDR(RANDRoleR) == nil {
 		return nil, fmt.Errorf("mikey: RESOLVE_RESP: the RESOLVE_INIT sent is needed, with its bytes")
 	}
@@ -308,6 +312,9 @@ func VerifyResolveResp(m *Message, init *Message, psk []byte) (*ResolveResp, err
 		return nil, pe
 	}
 	// Authenticated from here on.
+	if err := checkFresh(fresh, r.T, idData(r.IDRkms), m.HDR.CSBID); err != nil {
+		return r, err
+	}
 	forking := pol.Flags.Has(FlagI)
 	if forking && (r.IDRr == nil || len(r.RANDRkms) == 0) {
 		return r, protoErr(ErrInvalidID, "RESOLVE_RESP without the forking modifier IDRr and RANDRkms although I = 1")

@@ -263,9 +263,9 @@ func CheckTransferInit(m *Message) (*TransferInit, error) {
 // VerifyTransferInit runs CheckTransferInit and then, with the MPKi from RESOLVE_RESP (or from the
 // ticket, when the Responder resolves it itself), verifies the V MAC over TRANSFER_INIT ||
 // Identity_i || Identity_r without the Initiator Data (Table 5.2); with I = 1 that the V MAC equals
-// Vi in the Initiator Data (§4.2.3.6); and decrypts an Initiator-supplied KEMAC. Freshness and
-// replay of T are the caller's.
-func VerifyTransferInit(m *Message, mpki []byte) (*TransferInit, error) {
+// Vi in the Initiator Data (§4.2.3.6); and decrypts an Initiator-supplied KEMAC. fresh (optional)
+// gets IDRi and RANDRi.
+func VerifyTransferInit(m *Message, mpki []byte, fresh ...Freshness) (*TransferInit, error) {
 	ti, err := CheckTransferInit(m)
 	if err != nil {
 		return nil, err
@@ -301,6 +301,9 @@ func VerifyTransferInit(m *Message, mpki []byte) (*TransferInit, error) {
 		}
 	}
 	// Authenticated from here on.
+	if err := checkFresh(fresh, ti.T, idData(ti.IDRi), m.HDR.CSBID, ti.RANDRi); err != nil {
+		return ti, err
+	}
 	if ti.KEMAC != nil {
 		kd, err := openKEMAC(ti.KEMAC, m.HDR.PRF, mpki, label, m.HDR.CSBID, ti.T, true)
 		if err != nil {
@@ -467,8 +470,9 @@ func (r *TransferResp) String() string {
 // SPI, RANDRr when G = 1, IDRr and RANDRkms when I = 1 (then MPKr' and TGK' are derived from them,
 // §5.1.1), the V MAC over TRANSFER_RESP || TRANSFER_INIT with keys from MPKi or MPKr', and a KEMAC
 // only when M = 1. A RANDRr sent although G = 0 is ignored (it enters no derivation). Whether
-// Responder-generated SPs are acceptable is the caller's (§4.2.2.4), as is T freshness.
-func VerifyTransferResp(m *Message, init *Message, keys TicketKeys) (*TransferResp, error) {
+// Responder-generated SPs are acceptable is the caller's (§4.2.2.4). fresh (optional) gets IDRr
+// and RANDRr.
+func VerifyTransferResp(m *Message, init *Message, keys TicketKeys, fresh ...Freshness) (*TransferResp, error) {
 	if init == nil || init.Raw == nil || init.TICKET() == nil || init.RANDR(RANDRoleI) == nil {
 		return nil, fmt.Errorf("mikey: TRANSFER_RESP: the TRANSFER_INIT sent is needed, with its bytes")
 	}
@@ -528,6 +532,9 @@ func VerifyTransferResp(m *Message, init *Message, keys TicketKeys) (*TransferRe
 		return nil, pe
 	}
 	// Authenticated from here on.
+	if err := checkFresh(fresh, r.T, idData(r.IDRr), m.HDR.CSBID, r.RANDRr); err != nil {
+		return r, err
+	}
 	if p.kemac != nil {
 		if !pol.Flags.Has(FlagM) {
 			return r, protoErr(ErrInvalidTPpar, "TRANSFER_RESP carries a KEMAC but the Ticket Policy has M = 0")
