@@ -21,9 +21,10 @@ var ErrDTMFBusy = errors.New("codec: telephone-event sender is busy")
 
 // DTMFSender turns digits into telephone-event payloads following RFC 4733 §2.5.1: every packet
 // of one event carries the event's start as RTP timestamp (§2.5.1.1), the first has the marker
-// bit (§2.5.1.2), each later one reports the duration so far, and the final packet with the E
-// bit is sent EndRepeats times, one per packet interval (§2.5.1.4). It is not safe for concurrent
-// use; the send loop owns it.
+// bit (§2.5.1.2), each later one reports the duration so far, and the final packet, E bit set,
+// goes out EndRepeats times, one per packet interval: "The final packet for each event and for
+// each segment SHOULD be sent a total of three times at the interval used by the source for
+// updates" (§2.5.1.4). It is not safe for concurrent use; the send loop owns it.
 type DTMFSender struct {
 	// Duration is the tone length of each digit; Volume the level in -dBm0. Change them only
 	// while Idle.
