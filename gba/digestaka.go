@@ -20,9 +20,9 @@ const (
 	// AKASyncFailure: SQN not fresh; the answer carries auts and a response computed with an
 	// empty password (RFC 3310 §3.4; TS 24.109 §4.5, Table A.4-1).
 	AKASyncFailure
-	// AKAMACFailure: AUTN did not verify, so the network is not authentic. The answer carries an
-	// empty response and no auts, which tells the server that the UE rejected the challenge; no
-	// value derived from the USIM is sent (see DigestAKAClient.Answer).
+	// AKAMACFailure: AUTN did not verify, so the network is not authentic. The answer carries no
+	// auts and a response computed with an empty password, which tells the server that the UE
+	// rejected the challenge; nothing derived from K is sent (see DigestAKAClient.Answer).
 	AKAMACFailure
 )
 
@@ -86,11 +86,13 @@ var ErrRealm = errors.New("digest challenge for an unexpected realm")
 // Outcomes (RFC 3310 §3):
 //   - success: password = RES octets (AKAv1-MD5) or AKAv2Password(RES, IK, CK) (AKAv2-MD5);
 //   - SQN not fresh: auts = base64(AUTS) and response computed over an empty password;
-//   - MAC failure: response="" and no auts. RFC 3310 and TS 24.109 §4.4 were not available to us
-//     for this case; an empty response with no auts is what IMS UEs send to report a network
-//     authentication failure (TS 24.229-style behaviour, described e.g. in Oracle's S-CSCF
-//     documentation: "REGISTER request with an empty authorization header parameter and no AUTS",
-//     answered with 403). It reveals nothing derived from K.
+//   - MAC failure: no auts, and response computed over an empty password. The text of RFC 3310
+//     and TS 24.109 §4.4 for this case could not be retrieved; this is what Nokia's Symbian SIP
+//     stack does (CSIPSecSIMCredentialsProvider::AuthenticationFailedL: on MAC failure
+//     "empty password", no AUTS), and it matches the IMS description of a UE reporting network
+//     authentication failure with "an empty authorization ... and no AUTS", which the server
+//     answers with 403. The server can tell it from a wrong RES by recomputing with the empty
+//     password. It reveals nothing derived from K.
 func (c *DigestAKAClient) Answer(ctx context.Context, ch *Challenge, method, uri string, body []byte, nc uint32) (*DigestAKAAnswer, error) {
 	if c.USIM == nil {
 		return nil, errors.New("digest AKA: no USIM")
@@ -150,7 +152,7 @@ func (c *DigestAKAClient) Answer(ctx context.Context, ch *Challenge, method, uri
 		cred.Response = DigestResponse(cred, nil, method, body)
 		return &DigestAKAAnswer{Outcome: AKASyncFailure, Credentials: cred, SyncFailure: sf}, nil
 	case errors.Is(err, ErrMACFailure):
-		cred.Response = ""
+		cred.Response = DigestResponse(cred, nil, method, body)
 		return &DigestAKAAnswer{Outcome: AKAMACFailure, Credentials: cred}, nil
 	default:
 		return nil, fmt.Errorf("digest AKA: USIM: %w", err)

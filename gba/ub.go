@@ -143,13 +143,14 @@ func (c *UbClient) Bootstrap(ctx context.Context) (*Bootstrap, error) {
 		}
 		switch ans.Outcome {
 		case AKAMACFailure:
-			// Tell the BSF (empty response, no auts); the outcome is a failure whatever it answers.
+			// Tell the BSF (response over an empty password, no auts; see DigestAKAClient.Answer);
+			// the outcome is a failure whatever it answers.
 			r, err := c.do(ctx, u, ans.Credentials.String(), "network authentication failure report")
 			if err != nil {
 				return nil, fmt.Errorf("Ub: %w (and reporting it failed: %v)", ErrMACFailure, err)
 			}
 			log.Warn("Ub: AUTN did not verify; BSF not authentic", "impi", impi, "status", r.status)
-			return nil, fmt.Errorf("Ub: %w; sent an empty response without auts, BSF answered %d", ErrMACFailure, r.status)
+			return nil, fmt.Errorf("Ub: %w; reported it (empty-password response, no auts), BSF answered %d", ErrMACFailure, r.status)
 		case AKASyncFailure:
 			resyncs++
 			if resyncs > maxResync {

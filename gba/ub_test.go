@@ -91,7 +91,11 @@ func (b *testBSF) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.challenge(w)
 		return
 	}
-	if cred.Response == "" || DigestResponse(cred, av.XRES, r.Method, nil) != cred.Response {
+	if cred.Response == DigestResponse(cred, nil, r.Method, nil) {
+		http.Error(w, "network authentication failure reported by the UE", http.StatusForbidden)
+		return
+	}
+	if DigestResponse(cred, av.XRES, r.Method, nil) != cred.Response {
 		http.Error(w, "authentication failed", http.StatusForbidden)
 		return
 	}
@@ -256,7 +260,7 @@ func TestUbBootstrapMACFailure(t *testing.T) {
 		t.Fatalf("MAC failure: %v", err)
 	}
 	seen := f.bsf.credentials()
-	if len(seen) != 2 || seen[1].Response != "" || seen[1].AUTS != "" || seen[1].Nonce == "" {
+	if len(seen) != 2 || seen[1].Response != DigestResponse(seen[1], nil, "GET", nil) || seen[1].AUTS != "" || seen[1].Nonce == "" {
 		t.Fatalf("MAC failure report %v", seen)
 	}
 }
