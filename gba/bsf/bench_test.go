@@ -9,10 +9,15 @@ import (
 )
 
 // BenchmarkBootstrap is one full Ub run over loopback HTTP: initial GET, 401, Digest answer, 200
-// (AuC vector, state file write included).
-func BenchmarkBootstrap(b *testing.B) {
+// (AuC vector and the fsynced state-file write included).
+func BenchmarkBootstrap(b *testing.B) { benchBootstrap(b, true) }
+
+// BenchmarkBootstrapNoState is the same with SQN_HE in memory only (no fsync per vector).
+func BenchmarkBootstrapNoState(b *testing.B) { benchBootstrap(b, false) }
+
+func benchBootstrap(b *testing.B, persist bool) {
 	sub := set1Subscriber(testIMPI, 0x20)
-	e := startBSFBench(b, sub)
+	e := startBSFBench(b, sub, persist)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -23,7 +28,7 @@ func BenchmarkBootstrap(b *testing.B) {
 
 func benchZn(b *testing.B, cached bool) {
 	sub := set1Subscriber(testIMPI, 0x20)
-	e := startBSFBench(b, sub)
+	e := startBSFBench(b, sub, false)
 	btid, _ := e.bootstrapManual(sub)
 	var r zn.Resolver = e.resolver(testToken)
 	if cached {
@@ -43,9 +48,13 @@ func benchZn(b *testing.B, cached bool) {
 func BenchmarkZnLookup(b *testing.B)       { benchZn(b, false) }
 func BenchmarkZnLookupCached(b *testing.B) { benchZn(b, true) }
 
-func startBSFBench(b *testing.B, sub Subscriber) *testEnv {
+func startBSFBench(b *testing.B, sub Subscriber, persist bool) *testEnv {
 	b.Helper()
-	e := startBSF(b, envOpts{subs: []Subscriber{sub}, statePath: b.TempDir() + "/state.json"})
+	o := envOpts{subs: []Subscriber{sub}}
+	if persist {
+		o.statePath = b.TempDir() + "/state.json"
+	}
+	e := startBSF(b, o)
 	e.ubHTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	return e
 }

@@ -326,3 +326,20 @@ func (fc *FileConfig) tlsConfig(name string, e EndpointConfig) (*tls.Config, err
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
+
+// String keeps K, OP and OPc out of logs and %v output.
+func (s SubscriberConfig) String() string {
+	return fmt.Sprintf("SubscriberConfig{IMPI:%s K:[redacted] OP/OPc:[redacted] AMF:%s SQN:%s}", s.IMPI, s.AMF, s.SQN)
+}
+
+// GoString redacts like String.
+func (s SubscriberConfig) GoString() string { return s.String() }
+
+// String keeps the bearer tokens out of logs and %v output.
+func (z ZnEndpointConfig) String() string {
+	return fmt.Sprintf("ZnEndpointConfig{Listen:%s TLSCert:%s ClientCA:%s BearerTokens:[%d redacted]}",
+		z.Listen, z.TLSCert, z.ClientCA, len(z.BearerTokens))
+}
+
+// GoString redacts like String.
+func (z ZnEndpointConfig) GoString() string { return z.String() }

@@ -2,6 +2,7 @@ package bsf
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,4 +129,23 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatal("accepted config without lifetime or realm")
 		}
 	})
+}
+
+func TestConfigRedacts(t *testing.T) {
+	fc, err := LoadConfig(exampleConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := fc.ServerConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprintf("%v", fc), fmt.Sprintf("%+v", fc), fmt.Sprintf("%#v", fc.Subscribers),
+		fmt.Sprintf("%v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%+v", fc.Zn)} {
+		for _, secret := range []string{"465b5ce8", "cdc202d5", "example-zn-token"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%q leaks %s", s, secret)
+			}
+		}
+	}
 }

@@ -244,3 +244,12 @@ func (s *Server) Serve(ctx context.Context, ub, zn net.Listener) error {
 	s.log.Info("bsf stopped")
 	return first
 }
+
+// String keeps the Zn bearer tokens and TLS private keys out of logs and %v output.
+func (c Config) String() string {
+	return fmt.Sprintf("bsf.Config{Realm:%s Domain:%s KeyLifetime:%s NonceLifetime:%s ZnBearerTokens:[%d redacted] ZnClientCAs:%t UbTLS:%t ZnTLS:%t}",
+		c.Realm, c.Domain, c.KeyLifetime, c.NonceLifetime, len(c.ZnBearerTokens), c.ZnClientCAs != nil, c.UbTLS != nil, c.ZnTLS != nil)
+}
+
+// GoString redacts like String.
+func (c Config) GoString() string { return c.String() }
