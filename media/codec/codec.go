@@ -98,3 +98,19 @@ func ByPayloadType(pt uint8) (Codec, error) {
 	}
 	return nil, fmt.Errorf("%w: payload type %d", ErrUnknownCodec, pt)
 }
+
+// PCMRater is implemented by codecs whose PCM sampling rate differs from their RTP clock rate:
+// G.722 samples at 16 kHz but keeps the 8000 Hz RTP clock of RFC 3551 §4.5.2 for backward
+// compatibility. Encode and Decode of such a codec work at PCMRate.
+type PCMRater interface {
+	PCMRate() int
+}
+
+// PCMRate is the sampling rate of c's PCM: PCMRate when c implements PCMRater, else its RTP
+// clock rate (as for G.711).
+func PCMRate(c Codec) int {
+	if r, ok := c.(PCMRater); ok {
+		return r.PCMRate()
+	}
+	return c.ClockRate()
+}

@@ -184,6 +184,9 @@ func TestRegistry(t *testing.T) {
 	if _, err := Default().ByPayloadType(9); !errors.Is(err, ErrUnknownCodec) {
 		t.Fatalf("PT 9: %v", err)
 	}
+	if PCMRate(PCMU{}) != 8000 || PCMRate(wideband{PCMA{}}) != 16000 {
+		t.Fatal("PCMRate")
+	}
 	var r Registry
 	if _, err := r.ByName("PCMU"); err == nil {
 		t.Fatal("empty registry found PCMU")
@@ -210,3 +213,8 @@ func benchCodec(b *testing.B, c Codec) {
 		dec, _ = c.Decode(dec[:0], enc)
 	}
 }
+
+// wideband stands in for a codec like G.722 whose PCM rate is not its RTP clock rate.
+type wideband struct{ PCMA }
+
+func (wideband) PCMRate() int { return 16000 }
