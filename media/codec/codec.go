@@ -17,7 +17,8 @@ type Codec interface {
 	ClockRate() int
 	// Channels is the number of audio channels in the RTP payload.
 	Channels() int
-	// Encode appends the encoded frame of pcm (16-bit linear, mono, ClockRate) to dst.
+	// Encode appends the encoded frame of pcm (16-bit linear, mono, at ClockRate, or at
+	// PCMRate for a PCMRater) to dst.
 	Encode(dst []byte, pcm []int16) []byte
 	// Decode appends the decoded samples of payload to dst.
 	Decode(dst []int16, payload []byte) ([]int16, error)

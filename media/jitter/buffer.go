@@ -120,7 +120,7 @@ type Buffer struct {
 	mins    [minBuckets]int64
 	jpeak   [minBuckets]float64
 	minSet  [minBuckets]bool
-	minEpoh int64 // index of the current bucket: arrival / minWindow
+	minEpoch int64 // index of the current bucket: arrival / minWindow
 
 	st Stats
 }
@@ -297,15 +297,15 @@ func (b *Buffer) updateJitter(now, tsExt int64) {
 // noteTransit keeps the minimum transit time per minWindow bucket of arrival time.
 func (b *Buffer) noteTransit(now, transit int64) {
 	epoch := now / int64(minWindow)
-	if epoch != b.minEpoh {
+	if epoch != b.minEpoch {
 		// Clear the buckets skipped since the last packet (all of them after a long gap).
-		for k := b.minEpoh + 1; k <= epoch && k-b.minEpoh <= minBuckets; k++ {
+		for k := b.minEpoch + 1; k <= epoch && k-b.minEpoch <= minBuckets; k++ {
 			b.minSet[((k%minBuckets)+minBuckets)%minBuckets] = false
 		}
-		if epoch < b.minEpoh { // arrival times went backwards: start over
+		if epoch < b.minEpoch { // arrival times went backwards: start over
 			b.minSet = [minBuckets]bool{}
 		}
-		b.minEpoh = epoch
+		b.minEpoch = epoch
 	}
 	i := ((epoch % minBuckets) + minBuckets) % minBuckets
 	if !b.minSet[i] {
