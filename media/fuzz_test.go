@@ -14,13 +14,14 @@ import (
 // drive Stream.handle directly.
 type nopConn struct{}
 
-func (nopConn) ReadFrom([]byte) (int, net.Addr, error)    { return 0, nil, net.ErrClosed }
-func (nopConn) WriteTo(b []byte, _ net.Addr) (int, error) { return len(b), nil }
-func (nopConn) Close() error                              { return nil }
-func (nopConn) LocalAddr() net.Addr                       { return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000} }
-func (nopConn) SetDeadline(time.Time) error               { return nil }
-func (nopConn) SetReadDeadline(time.Time) error           { return nil }
-func (nopConn) SetWriteDeadline(time.Time) error          { return nil }
+func (nopConn) ReadFrom([]byte) (int, net.Addr, error)                     { return 0, nil, net.ErrClosed }
+func (nopConn) WriteTo(b []byte, _ net.Addr) (int, error)                  { return len(b), nil }
+func (nopConn) WriteToUDPAddrPort(b []byte, _ netip.AddrPort) (int, error) { return len(b), nil }
+func (nopConn) Close() error                                               { return nil }
+func (nopConn) LocalAddr() net.Addr                                        { return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000} }
+func (nopConn) SetDeadline(time.Time) error                                { return nil }
+func (nopConn) SetReadDeadline(time.Time) error                            { return nil }
+func (nopConn) SetWriteDeadline(time.Time) error                           { return nil }
 
 var fuzzPeer = netip.MustParseAddrPort("127.0.0.1:5000")
 
@@ -46,7 +47,7 @@ func FuzzReceive(f *testing.F) {
 	for seq := uint16(0); seq < 3; seq++ {
 		plain := rtpPacket(f, 0xABCD, seq, make([]byte, 160))
 		f.Add(plain, false)
-		w, _ := tx.protectRTP(nil, plain)
+		w, _ := tx.protectTest(nil, plain)
 		f.Add(w, false)
 	}
 	ev := rtpPacket(f, 0xABCD, 9, []byte{1, 0x80, 0, 160})

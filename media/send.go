@@ -120,17 +120,11 @@ func (s *Stream) sendRTP(pt uint8, ts uint32, marker bool, payload []byte) error
 		return fmt.Errorf("RTP payload of %d bytes too large", len(payload))
 	}
 	copy(s.plain[n:], payload)
-	wire, err := s.tx.protectRTP(s.wire, s.plain[:n+len(payload)])
+	wire, err := s.tx.protectRTP(s.wire, s.plain[:n+len(payload)], len(payload))
 	if err != nil {
 		return fmt.Errorf("protect RTP: %w", err)
 	}
-	s.mu.Lock()
-	dst := s.remote
-	s.st.PacketsSent++
-	s.st.OctetsSent += uint64(len(payload))
-	s.weSent = true
-	s.mu.Unlock()
-	return s.write(s.rtpConn, wire, dst)
+	return s.write(s.rtpConn, wire, *s.sendTo.Load())
 }
 
 // addrPortWriter is implemented by *net.UDPConn: writing to a netip.AddrPort does not allocate.
@@ -194,12 +188,13 @@ func (s *Stream) rtcpIntervalLocked() time.Duration {
 			senders++
 		}
 	}
-	if s.weSent {
+	_, _, weSent := s.tx.counts(false)
+	if weSent {
 		senders++
 	}
 	octetsPerPacket := s.samples + 12 + udpIPOverhead // G.711: one octet per sample
 	sessionBW := float64(octetsPerPacket) * float64(time.Second/ptime)
-	d := rtcpInterval(members, senders, sessionBW*rtcpBWShare, s.weSent, s.avgRTCPSize, s.initialRTCP, min, s.rng.Float64())
+	d := rtcpInterval(members, senders, sessionBW*rtcpBWShare, weSent, s.avgRTCPSize, s.initialRTCP, min, s.rng.Float64())
 	s.initialRTCP = false
 	return d
 }
@@ -233,13 +228,14 @@ func (s *Stream) sendRTCP(now time.Time, bye bool) error {
 		s.st.FractionLost = float64(s.rxs.lastFraction) / 256
 	}
 	var pkts []rtcp.Packet
-	if s.weSent {
+	sentPackets, sentOctets, weSent := s.tx.counts(true)
+	if weSent {
 		// The SR's RTP timestamp corresponds to the NTP time of now (RFC 3550 §6.4.1).
 		elapsed := now.Sub(s.t0)
 		rtpNow := s.cfg.InitialTimestamp + uint32(int64(elapsed)*int64(s.cfg.Codec.ClockRate())/int64(time.Second))
 		pkts = append(pkts, &rtcp.SenderReport{
 			SSRC: s.cfg.SSRC, NTPTime: toNTP(now), RTPTime: rtpNow,
-			PacketCount: uint32(s.st.PacketsSent), OctetCount: uint32(s.st.OctetsSent),
+			PacketCount: uint32(sentPackets), OctetCount: uint32(sentOctets),
 			Reports: blocks,
 		})
 	} else {
@@ -249,7 +245,6 @@ func (s *Stream) sendRTCP(now time.Time, bye bool) error {
 	if bye {
 		pkts = append(pkts, &rtcp.Goodbye{Sources: []uint32{s.cfg.SSRC}})
 	}
-	s.weSent = false
 	s.nextRTCP = now.Add(s.rtcpIntervalLocked())
 	dst := s.remoteRTCP
 	s.mu.Unlock()
@@ -304,7 +299,10 @@ func validDigit(d rune) bool {
 // continue: they belong to the crypto context, not to the master key.
 func (s *Stream) Rekey(send, recv *SRTPParams) error {
 	if recv != nil {
-		if err := s.rx.rekey(*recv); err != nil {
+		s.mu.Lock()
+		err := s.rx.rekey(*recv)
+		s.mu.Unlock()
+		if err != nil {
 			return fmt.Errorf("media: rekey receive: %w", err)
 		}
 	}
@@ -322,7 +320,9 @@ func (s *Stream) Rekey(send, recv *SRTPParams) error {
 // own schedule, and key management may use one MKI value in both directions). It fails when the
 // MKI is unknown or was replaced in neither direction.
 func (s *Stream) RetireKey(mki []byte) error {
+	s.mu.Lock()
 	rk, rr, err := s.rx.retire(mki)
+	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -344,6 +344,7 @@ func (s *Stream) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.st
+	st.PacketsSent, st.OctetsSent, _ = s.tx.counts(false)
 	st.PacketsExpected = uint64(s.rxs.expected())
 	st.PacketsLost = s.rxs.lost()
 	st.HighestSeq = s.rxs.extendedMax()

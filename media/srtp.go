@@ -116,6 +116,10 @@ type txCrypto struct {
 	cur  []byte
 	ctx  *srtp.Context // nil: plain RTP/RTCP
 	hdr  rtp.Header
+	// Sender counters for the SR (RFC 3550 §6.4.1), kept under mu with the encryption so the
+	// send path takes one lock per packet.
+	packets, octets uint64
+	sent            bool // since the last report
 }
 
 func newTxCrypto(p *SRTPParams, ssrc uint32) (*txCrypto, error) {
@@ -138,15 +142,34 @@ func newTxCrypto(p *SRTPParams, ssrc uint32) (*txCrypto, error) {
 	return t, nil
 }
 
-// protectRTP appends the SRTP packet for the marshalled RTP packet plain to dst[:0].
-func (t *txCrypto) protectRTP(dst, plain []byte) ([]byte, error) {
-	if t.ctx == nil {
-		return append(dst[:0], plain...), nil
-	}
+// protectRTP appends the SRTP packet for the marshalled RTP packet plain to dst[:0] and counts
+// it as sent with payloadLen payload octets.
+func (t *txCrypto) protectRTP(dst, plain []byte, payloadLen int) ([]byte, error) {
 	t.mu.Lock()
-	out, err := t.ctx.EncryptRTP(dst[:0], plain, &t.hdr)
-	t.mu.Unlock()
-	return out, err
+	defer t.mu.Unlock()
+	out := append(dst[:0], plain...)
+	if t.ctx != nil {
+		var err error
+		if out, err = t.ctx.EncryptRTP(dst[:0], plain, &t.hdr); err != nil {
+			return nil, err
+		}
+	}
+	t.packets++
+	t.octets += uint64(payloadLen)
+	t.sent = true
+	return out, nil
+}
+
+// counts returns the SR sender counts and whether RTP went out since the last call with
+// reset set.
+func (t *txCrypto) counts(reset bool) (packets, octets uint64, sent bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	packets, octets, sent = t.packets, t.octets, t.sent
+	if reset {
+		t.sent = false
+	}
+	return
 }
 
 // protectRTCP returns the SRTCP packet for the compound RTCP packet plain, built in dst.
@@ -206,15 +229,17 @@ func (t *txCrypto) retire(mki []byte) (known, removed bool, err error) {
 }
 
 // rxCrypto authenticates and decrypts incoming SRTP and SRTCP (RFC 3711 §3.3 receiver steps,
-// §3.4), with replay protection always on for both.
+// §3.4), with replay protection always on for both. It has no lock of its own: the Stream
+// holds its mutex around every call, so the receive path takes one lock per packet.
 type rxCrypto struct {
-	mu     sync.Mutex
-	ring   keyRing
-	cur    []byte
-	ctx    *srtp.Context // nil: plain
-	ssrcs  map[uint32]struct{}
-	replay bool
-	hdr    rtp.Header
+	ring     keyRing
+	cur      []byte
+	ctx      *srtp.Context // nil: plain
+	ssrcs    map[uint32]struct{}
+	last     uint32 // the SSRC admitted most recently, to skip the map on the common path
+	haveLast bool
+	replay   bool
+	hdr      rtp.Header
 }
 
 func newRxCrypto(p *SRTPParams) (*rxCrypto, error) {
@@ -247,13 +272,18 @@ func (r *rxCrypto) rebuild() error {
 	}
 	r.ctx = ctx
 	clear(r.ssrcs)
+	r.haveLast = false
 	return nil
 }
 
 // admit makes room for ssrc's state and presets its ROC on first sight (RFC 3711 §3.3.1: the
 // receiver's ROC comes from key management for a stream joined late).
 func (r *rxCrypto) admit(ssrc uint32) error {
+	if r.haveLast && ssrc == r.last {
+		return nil
+	}
 	if _, ok := r.ssrcs[ssrc]; ok {
+		r.last = ssrc
 		return nil
 	}
 	if len(r.ssrcs) >= maxSSRCStates {
@@ -262,6 +292,7 @@ func (r *rxCrypto) admit(ssrc uint32) error {
 		}
 	}
 	r.ssrcs[ssrc] = struct{}{}
+	r.last, r.haveLast = ssrc, true
 	r.ctx.SetROC(ssrc, r.ring.keys[0].ROC)
 	return nil
 }
@@ -272,8 +303,6 @@ func (r *rxCrypto) unprotectRTP(buf []byte) ([]byte, *rtp.Header, error) {
 	if len(buf) < 12 {
 		return nil, nil, fmt.Errorf("RTP packet of %d bytes: %w", len(buf), ErrMalformed)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.ctx == nil {
 		if _, err := r.hdr.Unmarshal(buf); err != nil {
 			return nil, nil, fmt.Errorf("RTP header: %w: %w", ErrMalformed, err)
@@ -297,8 +326,6 @@ func (r *rxCrypto) unprotectRTCP(buf []byte) ([]byte, error) {
 	if len(buf) < 8 {
 		return nil, fmt.Errorf("RTCP packet of %d bytes: %w", len(buf), ErrMalformed)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.ctx == nil {
 		return buf, nil
 	}
@@ -331,8 +358,6 @@ func (r *rxCrypto) rekey(p SRTPParams) error {
 	if r.ctx == nil {
 		return errors.New("media: rekey of a plain RTP stream")
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err := r.ring.checkRekey(p); err != nil {
 		return err
 	}
@@ -349,8 +374,6 @@ func (r *rxCrypto) retire(mki []byte) (known, removed bool, err error) {
 	if r.ctx == nil {
 		return false, false, nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	i := r.ring.find(mki)
 	if i < 0 {
 		return false, false, nil

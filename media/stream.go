@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imsphone/imsphone/media/audio"
@@ -127,6 +128,7 @@ type Stream struct {
 
 	mu          sync.Mutex
 	remote      netip.AddrPort
+	sendTo      atomic.Pointer[netip.AddrPort] // remote, for the send path without mu
 	remoteRTCP  netip.AddrPort
 	latched     bool
 	latchedRTCP bool
@@ -141,7 +143,6 @@ type Stream struct {
 	dtmfQueue   []rune
 	lsr         uint32
 	lsrAt       time.Time
-	weSent      bool
 	avgRTCPSize float64
 	nextRTCP    time.Time
 	initialRTCP bool
@@ -230,6 +231,7 @@ func New(cfg Config) (*Stream, error) {
 		remoteSSRC:  cfg.RemoteSSRC,
 		haveSSRC:    cfg.RemoteSSRC != 0,
 	}
+	s.sendTo.Store(&s.remote)
 	if cfg.RemoteRTCP != nil {
 		s.remoteRTCP = addrPort(cfg.RemoteRTCP)
 	} else {
@@ -438,11 +440,9 @@ func (s *Stream) count(c *uint64) {
 	s.mu.Unlock()
 }
 
-// admitSource applies the latch: once the peer is known, packets from other addresses or SSRCs
-// are dropped before they reach the SRTP context.
-func (s *Stream) admitSource(from netip.AddrPort, ssrc uint32, rtcpPkt bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// admitSourceLocked applies the latch: once the peer is known, packets from other addresses or
+// SSRCs are dropped before they reach the SRTP context.
+func (s *Stream) admitSourceLocked(from netip.AddrPort, ssrc uint32, rtcpPkt bool) bool {
 	latched, addr := s.latched, s.remote
 	if rtcpPkt && !s.cfg.RTCPMux {
 		latched, addr = s.latchedRTCP, s.remoteRTCP
@@ -460,12 +460,13 @@ func (s *Stream) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
 		return
 	}
 	ssrc := binary.BigEndian.Uint32(b[8:])
-	if !s.admitSource(from, ssrc, false) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.admitSourceLocked(from, ssrc, false) {
 		return
 	}
 	pkt, hdr, err := s.rx.unprotectRTP(b)
 	if err != nil {
-		s.mu.Lock()
 		switch {
 		case errors.Is(err, ErrReplay):
 			s.st.SRTPReplayDrops++
@@ -474,20 +475,17 @@ func (s *Stream) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
 		default:
 			s.st.Malformed++
 		}
-		s.mu.Unlock()
 		return
 	}
 	payload := pkt[hdr.MarshalSize():]
 	if hdr.Padding {
 		if len(payload) == 0 || int(payload[len(payload)-1]) > len(payload) {
-			s.count(&s.st.Malformed)
+			s.st.Malformed++
 			return
 		}
 		payload = payload[:len(payload)-int(payload[len(payload)-1])]
 	}
-	var ev Event
-	s.mu.Lock()
-	s.latchLocked(from, ssrc, false, &ev)
+	s.latchLocked(from, ssrc, false)
 	switch hdr.PayloadType {
 	case s.cfg.Codec.PayloadType():
 		arrival := int64(now.Sub(s.t0)) * int64(s.cfg.Codec.ClockRate()) / int64(time.Second)
@@ -517,19 +515,15 @@ func (s *Stream) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
 	default:
 		s.st.UnknownPayload++
 	}
-	if ev.Kind != 0 {
-		s.emitLocked(ev)
-	}
-	s.mu.Unlock()
 }
 
 // latchLocked fixes the peer's address and SSRC on the first authenticated packet (symmetric
 // RTP, RFC 4961 §3; with SRTP only an authentic packet may move where we send).
-func (s *Stream) latchLocked(from netip.AddrPort, ssrc uint32, rtcpPkt bool, ev *Event) {
+func (s *Stream) latchLocked(from netip.AddrPort, ssrc uint32, rtcpPkt bool) {
 	if !s.haveSSRC {
 		s.remoteSSRC, s.haveSSRC = ssrc, true
-		s.st.RemoteSSRC = ssrc
 	}
+	s.st.RemoteSSRC = s.remoteSSRC
 	if rtcpPkt && !s.cfg.RTCPMux {
 		if !s.latchedRTCP && from.IsValid() {
 			s.remoteRTCP, s.latchedRTCP = from, true
@@ -538,10 +532,12 @@ func (s *Stream) latchLocked(from netip.AddrPort, ssrc uint32, rtcpPkt bool, ev 
 	}
 	if !s.latched && from.IsValid() {
 		s.remote, s.latched = from, true
+		latched := from // a heap copy only on this branch, not per packet
+		s.sendTo.Store(&latched)
 		if s.cfg.RTCPMux {
 			s.remoteRTCP = from
 		}
-		*ev = Event{Kind: EventLatched, Addr: from, SSRC: ssrc}
+		s.emitLocked(Event{Kind: EventLatched, Addr: from, SSRC: ssrc})
 	}
 }
 
@@ -562,12 +558,13 @@ func (s *Stream) handleRTCP(b []byte, from netip.AddrPort, now time.Time) {
 		return
 	}
 	ssrc := binary.BigEndian.Uint32(b[4:])
-	if !s.admitSource(from, ssrc, true) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.admitSourceLocked(from, ssrc, true) {
 		return
 	}
 	plain, err := s.rx.unprotectRTCP(b)
 	if err != nil {
-		s.mu.Lock()
 		switch {
 		case errors.Is(err, ErrReplay):
 			s.st.SRTCPReplayDrops++
@@ -576,23 +573,16 @@ func (s *Stream) handleRTCP(b []byte, from netip.AddrPort, now time.Time) {
 		default:
 			s.st.Malformed++
 		}
-		s.mu.Unlock()
 		return
 	}
 	// Only now, authenticated (RFC 3711 §3.4), is the compound packet parsed and acted on.
 	pkts, err := rtcp.Unmarshal(plain)
 	if err != nil {
-		s.count(&s.st.Malformed)
+		s.st.Malformed++
 		return
 	}
 	arrival := ntpShort(toNTP(now))
-	var ev Event
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latchLocked(from, ssrc, true, &ev)
-	if ev.Kind != 0 {
-		s.emitLocked(ev)
-	}
+	s.latchLocked(from, ssrc, true)
 	s.st.RTCPReceived++
 	s.avgRTCPSize = (float64(len(b))+udpIPOverhead)/16 + s.avgRTCPSize*15/16
 	for _, p := range pkts {

@@ -102,7 +102,7 @@ func TestForgedRTCPIgnored(t *testing.T) {
 	}
 	now := time.Unix(100, 0)
 	// One authentic RTP packet latches the peer.
-	w, _ := peer.protectRTP(nil, rtpPacket(t, 0xFEED, 1, make([]byte, 160)))
+	w, _ := peer.protectTest(nil, rtpPacket(t, 0xFEED, 1, make([]byte, 160)))
 	s.handle(w, fuzzPeer, false, now)
 	if e := <-s.Events(); e.Kind != EventLatched || e.Addr != fuzzPeer || e.SSRC != 0xFEED {
 		t.Fatalf("latch event %+v", e)
@@ -130,7 +130,7 @@ func TestForgedRTCPIgnored(t *testing.T) {
 	}
 	// A foreign SSRC on the right address never reaches the SRTP context.
 	other, _ := newTxCrypto(&key, 0xBAD)
-	w, _ = other.protectRTP(nil, rtpPacket(t, 0xBAD, 1, make([]byte, 160)))
+	w, _ = other.protectTest(nil, rtpPacket(t, 0xBAD, 1, make([]byte, 160)))
 	s.handle(w, fuzzPeer, false, now)
 	if st := s.Stats(); st.Foreign != 2 || len(s.rx.ssrcs) != 1 {
 		t.Fatalf("foreign SSRC: %v, %d SSRC states", st, len(s.rx.ssrcs))
