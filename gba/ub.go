@@ -128,8 +128,9 @@ func (c *UbClient) Bootstrap(ctx context.Context) (*Bootstrap, error) {
 	if err != nil {
 		return nil, err
 	}
-	for resyncs := 0; ; {
-		ch, err := c.challenge(resp, "initial request")
+	step := "initial request"
+	for resyncs, rechallenges := 0, 0; ; {
+		ch, err := c.challenge(resp, step)
 		if err != nil {
 			return nil, err
 		}
@@ -160,31 +161,46 @@ func (c *UbClient) Bootstrap(ctx context.Context) (*Bootstrap, error) {
 			if resp, err = c.do(ctx, u, ans.Credentials.String(), "resynchronisation"); err != nil {
 				return nil, err
 			}
-			if resp.status != http.StatusUnauthorized {
-				return nil, c.statusError(resp, "resynchronisation")
-			}
+			step = "resynchronisation"
 			continue
 		}
 		// AKASuccess
-		b, err := c.finish(ctx, u, ans, impi)
+		b, next, err := c.finish(ctx, u, ans, impi)
 		ans.Zero()
-		return b, err
+		if next == nil {
+			return b, err
+		}
+		// 401 again: a new challenge for a stale or forgotten nonce (RFC 2617 §3.2.1, stale=true),
+		// answered once more; a second one means the BSF does not accept our RES.
+		rechallenges++
+		if rechallenges > 1 {
+			return nil, fmt.Errorf("Ub authentication response: %w (401 again after a fresh challenge)", ErrBSFRejected)
+		}
+		log.Info("Ub: BSF challenged again after our response", "impi", impi)
+		resp, step = next, "authentication response"
 	}
 }
 
-// finish sends the AKA response and checks the BSF's 200 OK.
-func (c *UbClient) finish(ctx context.Context, u *url.URL, ans *DigestAKAAnswer, impi string) (*Bootstrap, error) {
+// finish sends the AKA response. It returns the bootstrap from a 200 OK, or a 401 as next for the
+// caller to answer.
+func (c *UbClient) finish(ctx context.Context, u *url.URL, ans *DigestAKAAnswer, impi string) (b *Bootstrap, next *ubResponse, err error) {
 	const step = "authentication response"
 	resp, err := c.do(ctx, u, ans.Credentials.String(), step)
-	if err != nil {
-		return nil, err
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case resp.status == http.StatusUnauthorized:
+		return nil, resp, nil
+	case resp.status != http.StatusOK:
+		return nil, nil, c.statusError(resp, step)
 	}
-	if resp.status == http.StatusUnauthorized {
-		return nil, fmt.Errorf("Ub %s: %w (401 again)", step, ErrBSFRejected)
-	}
-	if resp.status != http.StatusOK {
-		return nil, c.statusError(resp, step)
-	}
+	b, err = c.accept(resp, ans, impi)
+	return b, nil, err
+}
+
+// accept checks the 200 OK: rspauth over the body, then the BootstrappingInfo.
+func (c *UbClient) accept(resp *ubResponse, ans *DigestAKAAnswer, impi string) (*Bootstrap, error) {
+	const step = "authentication response"
 	// Authentication-Info: rspauth over the exact body octets (RFC 2617 §3.2.3, auth-int).
 	aiv := resp.header.Get("Authentication-Info")
 	if aiv == "" {

@@ -30,7 +30,8 @@ type testBSF struct {
 	randCtr    byte
 	challenges map[string]AuthVector
 	seen       []*Credentials // every Authorization received
-	mode       string         // "", "403", "500", "hang", "badxml", "badrspauth", "noauthinfo", "auth-only", "always-stale"
+	mode       string         // "", "403", "500", "hang", "badxml", "badrspauth", "noauthinfo", "auth-only", "always-stale", "rechallenge-once", "rechallenge-always"
+	stale      bool
 }
 
 func newTestBSF(t testing.TB, k, opc []byte) *testBSF {
@@ -99,6 +100,14 @@ func (b *testBSF) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "authentication failed", http.StatusForbidden)
 		return
 	}
+	if b.mode == "rechallenge-always" || b.mode == "rechallenge-once" {
+		if b.mode == "rechallenge-once" {
+			b.mode = ""
+		}
+		b.stale = true
+		b.challenge(w)
+		return
+	}
 	info := &BootstrappingInfo{BTID: BTID(av.RAND, b.domain), Lifetime: b.now().Add(time.Hour)}
 	body, err := info.Marshal()
 	if err != nil {
@@ -134,7 +143,8 @@ func (b *testBSF) challenge(w http.ResponseWriter) {
 	if b.mode == "auth-only" {
 		qop = []string{QOPAuth}
 	}
-	ch := &Challenge{Realm: b.realm, Nonce: nonce, Algorithm: AlgorithmAKAv1MD5, QOP: qop, Opaque: "5ccc069c403ebaf9f0171e9517f30e41"}
+	ch := &Challenge{Realm: b.realm, Nonce: nonce, Algorithm: AlgorithmAKAv1MD5, QOP: qop, Opaque: "5ccc069c403ebaf9f0171e9517f30e41", Stale: b.stale}
+	b.stale = false
 	w.Header().Set("WWW-Authenticate", ch.String())
 	http.Error(w, "authentication required", http.StatusUnauthorized)
 }
@@ -248,6 +258,24 @@ func TestUbBootstrapResync(t *testing.T) {
 	f.bsf.mu.Unlock()
 	if _, err := f.client.Bootstrap(context.Background()); !errors.Is(err, ErrResyncLoop) {
 		t.Fatalf("always stale: %v", err)
+	}
+}
+
+// A BSF may answer a correct response with a new challenge (stale nonce, RFC 2617 §3.2.1): the
+// client answers it once; a BSF that keeps doing so is refused.
+func TestUbBootstrapRechallenge(t *testing.T) {
+	f := newUbFixture(t)
+	f.bsf.set("rechallenge-once")
+	b, err := f.client.Bootstrap(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen := f.bsf.credentials(); len(seen) != 3 || b.BTID != BTID(bytes.Repeat([]byte{2}, 16), "bsf.home1.net") {
+		t.Fatalf("%d requests, B-TID %s", len(seen), b.BTID)
+	}
+	f.bsf.set("rechallenge-always")
+	if _, err := f.client.Bootstrap(context.Background()); !errors.Is(err, ErrBSFRejected) {
+		t.Fatalf("rechallenge always: %v", err)
 	}
 }
 
