@@ -117,9 +117,9 @@ type Buffer struct {
 	lastTransit int64
 	jitter      float64 // ns
 
-	mins    [minBuckets]int64
-	jpeak   [minBuckets]float64
-	minSet  [minBuckets]bool
+	mins     [minBuckets]int64
+	jpeak    [minBuckets]float64
+	minSet   [minBuckets]bool
 	minEpoch int64 // index of the current bucket: arrival / minWindow
 
 	st Stats
