@@ -1,9 +1,3 @@
-// Command bsf runs the test BSF of package gba/bsf: Ub for UEs (TS 24.109), Zn for NAFs such as
-// the KMS (TS 33.220 §4.5.3, modelled on TS 29.309 Nbsp_GBA), /healthz and /metrics.
-//
-//	bsf -config configs/bsf.yaml [-log-level info] [-log-format text|json]
-//
-// It stops gracefully on SIGINT or SIGTERM.
 package main
 
 import (

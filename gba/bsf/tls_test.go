@@ -88,10 +88,18 @@ func TestTLSAndMutualTLS(t *testing.T) {
 	btid, ueKey := e.bootstrapManual(sub) // Ub over HTTPS
 
 	ctx := context.Background()
-	// Client certificate, no token.
-	k, err := e.resolver("").Resolve(ctx, btid, kmsNAF)
+	// Client certificate, no token, configured the way the KMS does it (zn.ClientConfig.TLS).
+	kmsZn, err := zn.NewHTTPResolver(zn.ClientConfig{BaseURL: e.znURL, TLS: &tls.Config{RootCAs: ca.pool,
+		Certificates: []tls.Certificate{nafCA.issue(t, "kms.home1.net", true)}, MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := kmsZn.Resolve(ctx, btid, kmsNAF)
 	if err != nil || !bytes.Equal(k.Key, ueKey) {
 		t.Fatalf("mutual TLS: %v", err)
+	}
+	if k, err := e.resolver("").Resolve(ctx, btid, kmsNAF); err != nil || !bytes.Equal(k.Key, ueKey) {
+		t.Fatalf("mutual TLS (test transport): %v", err)
 	}
 	// No certificate: the bearer token still works, nothing else does.
 	e.znHTTP = tlsClient(ca.pool)
