@@ -1,0 +1,30 @@
+// Package store is the state of the KMS (a GBA NAF serving MIKEY-TICKET, TS 33.328 KMS-based
+// e2e media security; TS 33.328 text not verified, see the shared spec digest): everything
+// a KMS must remember between requests, behind one [Store] interface so that a single
+// process can keep it in a file and several replicas can share it (etcd, later).
+//
+// What it holds and why:
+//   - Ticket-protection keys. Tickets are self-protecting (MIKEY base ticket, RFC 6043
+//     Appendix A: THDR, T, RAND, KEMAC, [IDRpsk], V, keyed by a Ticket Protection Key); the key
+//     id travels in the implementation-specific THDR Data (RFC 6043 Appendix A.3). Keys rotate;
+//     an old key is kept until the longest ticket it protects has expired (RFC 6043 §6.10:
+//     the ticket validity TRs..TRe), so any replica holding the key set resolves any ticket.
+//   - Users: IMPI to IMPUs and groups, the input of the KMS policy (who may request tickets
+//     towards whom, who may resolve).
+//   - The replay cache. RFC 3830 §5.4 and RFC 6043 §5.1.2: a message is accepted only if its
+//     timestamp lies within the allowed clock skew and it has not been seen before; a cache of
+//     authenticated messages per identity covers the skew window. [Store.CheckAndRecord] is the
+//     atomic test-and-set of that cache.
+//   - The started-at epoch. A cache that was lost (a restart of the in-memory store, a restored
+//     file) cannot vouch for messages from before it began, so the KMS refuses messages
+//     timestamped before [Store.StartedAt].
+//   - Ticket use counts, for tickets with the reuse flag J (RFC 6043 §6.10, §7): how often a
+//     ticket was resolved, kept until the ticket expires.
+//
+// Two backends: [OpenBolt], a single file (go.etcd.io/bbolt, one process holds the file lock),
+// the default; and [NewMemory], for tests and a no-persistence mode. Package storetest holds
+// the conformance suite every backend must pass.
+//
+// Time never comes from a hidden clock: methods that depend on it take the time as an
+// argument, so that the KMS's injected clock rules everything.
+package store
