@@ -40,10 +40,10 @@ type NafID struct {
 
 // BootstrappingInfoRequest is the TS 29.309 BootstrappingInfoRequest (Zn request, TS 33.220 §4.5.3).
 type BootstrappingInfoRequest struct {
-	BtID      string  `json:"btId"`
-	NafID     NafID   `json:"nafId"`
-	GbaUAware bool    `json:"gbaUAware,omitempty"`
-	GsIDs     []int64 `json:"gsIds,omitempty"`
+	BtID      string   `json:"btId"`
+	NafID     NafID    `json:"nafId"`
+	GbaUAware bool     `json:"gbaUAware,omitempty"`
+	GsIDs     []uint32 `json:"gsIds,omitempty"`
 }
 
 // BootstrappingInfoResponse is the TS 29.309 BootstrappingInfoResponse. MeKeyMaterial is
