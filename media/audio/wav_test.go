@@ -278,6 +278,7 @@ func FuzzWAVReader(f *testing.F) {
 		before: [][2]string{{"JUNK", "x"}}}.build())
 	f.Add(wavSpec{channels: 1, bits: 16, rate: 48000, extensible: true, subTag: 1, data: pcmBytes(4), dataSize: -1}.build())
 	f.Add(wavSpec{tag: 3, channels: 1, bits: 32, rate: 8000}.build())
+	f.Add(wavSpec{tag: 1, channels: 1, bits: 16, rate: 8001, data: pcmBytes(1, 2, 3, 4), dataSize: -1}.build())
 	f.Add([]byte("RIFF\x00\x00\x00\x00WAVE"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := NewWAVReader(bytes.NewReader(b))
