@@ -49,10 +49,6 @@ type Credentials struct {
 func authParams(h, what string) (params []Param, err error) {
 	s := strings.TrimLeft(h, " \t")
 	off := len(h) - len(s)
-	if what == "Authentication-Info" {
-		// a bare auth-param list (RFC 2617 §3.2.3), no scheme
-		return paramList(s, off, 0, what)
-	}
 	i := 0
 	for i < len(s) && isTokenChar(s[i]) {
 		i++

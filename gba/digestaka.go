@@ -167,7 +167,9 @@ type AuthenticationInfo struct {
 
 // ParseAuthenticationInfo parses an Authentication-Info value (a bare auth-param list, no scheme).
 func ParseAuthenticationInfo(h string) (*AuthenticationInfo, error) {
-	params, err := authParams(h, "Authentication-Info")
+	// a bare auth-param list (RFC 2617 §3.2.3), no scheme
+	s := strings.TrimLeft(h, " \t")
+	params, err := paramList(s, len(h)-len(s), 0, "Authentication-Info")
 	if err != nil {
 		return nil, err
 	}

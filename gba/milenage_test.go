@@ -2,6 +2,7 @@ package gba
 
 import (
 	"bytes"
+	"crypto/aes"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -215,8 +216,8 @@ func TestMilenageInputErrors(t *testing.T) {
 }
 
 // TestAUTSSet1 checks the AUTS of gba.md §9.2 for set 1 and SQN_MS ffffffffffe0, a self-generated
-// value; the test recomputes it from the published f5* and f1* building blocks: AK* from
-// TS 35.208 set 1, and MAC-S computed here from the Milenage F1 with AMF 0000.
+// value; the test recomputes it independently: SQN_MS ⊕ AK* with the published TS 35.208 set 1
+// f5*, and MAC-S written out with crypto/aes (not this package's Milenage).
 func TestAUTSSet1(t *testing.T) {
 	s := ts35208[0]
 	m, _ := NewMilenage(unhex(t, s.k), unhex(t, s.opc))
@@ -232,6 +233,27 @@ func TestAUTSSet1(t *testing.T) {
 		if auts[i] != sqn[i]^aks[i] {
 			t.Fatalf("AUTS[%d] is not SQN_MS ⊕ AK* (published f5*)", i)
 		}
+	}
+	// MAC-S independently, straight from crypto/aes: TS 35.206 §4.1 f1* with AMF 0000,
+	// OUT1 = E_K(TEMP ⊕ rot(IN1 ⊕ OPc, 64 bits) ⊕ c1) ⊕ OPc, c1 = 0, MAC-S = OUT1[8:16].
+	blk, _ := aes.NewCipher(unhex(t, s.k))
+	opc := unhex(t, s.opc)
+	temp := make([]byte, 16)
+	for i := range temp {
+		temp[i] = rand[i] ^ opc[i]
+	}
+	blk.Encrypt(temp, temp)
+	in1 := append(append(append(append([]byte{}, sqn...), 0, 0), sqn...), 0, 0)
+	x := make([]byte, 16)
+	for i := range x {
+		x[i] = temp[i] ^ in1[(i+8)%16] ^ opc[(i+8)%16]
+	}
+	blk.Encrypt(x, x)
+	for i := range x {
+		x[i] ^= opc[i]
+	}
+	if !bytes.Equal(auts[6:], x[8:]) {
+		t.Fatalf("MAC-S %x, independent %x", auts[6:], x[8:])
 	}
 	got, err := ResyncSQN(m, rand, auts)
 	if err != nil || got != 0xffffffffffe0 {
