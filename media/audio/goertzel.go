@@ -25,7 +25,7 @@ func Goertzel(pcm []int16, sampleRate int, freq float64) float64 {
 // DetectTone returns the SNR in dB of the freq tone against everything else in pcm. A clean
 // tone gives a high value, noise or another frequency a value well below 0. The ceiling for a
 // pure tone is set by its negative-frequency image leaking through the window: about 50 dB on a
-// 20 ms block at 8 kHz, more on longer blocks; G.711 quantisation noise alone leaves about 38 dB.
+// 20 ms block at 8 kHz, more on longer blocks; G.711 quantisation noise alone leaves 37-39 dB.
 func DetectTone(pcm []int16, sampleRate int, freq float64) float64 {
 	return Measure(pcm, sampleRate, freq).SNRdB
 }
