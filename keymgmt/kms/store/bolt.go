@@ -459,15 +459,14 @@ func (b *Bolt) MarkStarted(ctx context.Context, now time.Time) (time.Time, error
 	var eff time.Time
 	err := b.update(ctx, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		eff = now
 		if v := meta.Get(metaStartedAt); v != nil {
 			if len(v) != 9 || v[0] != valueVersion {
 				return corrupt("started-at", metaStartedAt)
 			}
-			if old := getTime(v[1:]); old.After(now) {
-				eff = old
-			}
+			eff = getTime(v[1:])
+			return nil
 		}
+		eff = now
 		return meta.Put(metaStartedAt, putTime([]byte{valueVersion}, eff))
 	})
 	return eff, err

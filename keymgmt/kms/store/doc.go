@@ -14,10 +14,12 @@
 //   - The replay cache. RFC 3830 §5.4 and RFC 6043 §5.1.2: a message is accepted only if its
 //     timestamp lies within the allowed clock skew and it has not been seen before; a cache of
 //     authenticated messages per identity covers the skew window. [Store.CheckAndRecord] is the
-//     atomic test-and-set of that cache.
-//   - The started-at epoch. A cache that was lost (a restart of the in-memory store, a restored
-//     file) cannot vouch for messages from before it began, so the KMS refuses messages
-//     timestamped before [Store.StartedAt].
+//     atomic test-and-set of that cache; [ReplayGuard] adds the window and epoch checks.
+//   - The started-at epoch: since when the replay cache holds every message it admitted. A
+//     cache that was lost (a restart with the in-memory store) cannot vouch for earlier
+//     messages, so [ReplayGuard] refuses timestamps before the epoch plus the clock skew
+//     (RFC 3830 §5.4: a host that lost track rejects requests until the skew has passed).
+//     The bbolt file keeps cache and epoch together, so its restarts refuse nothing.
 //   - Ticket use counts, for tickets with the reuse flag J (RFC 6043 §6.10, §7): how often a
 //     ticket was resolved, kept until the ticket expires.
 //

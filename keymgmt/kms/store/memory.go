@@ -271,7 +271,7 @@ func (m *Memory) MarkStarted(ctx context.Context, now time.Time) (time.Time, err
 		return time.Time{}, err
 	}
 	defer m.mu.Unlock()
-	if now.After(m.startedAt) {
+	if m.startedAt.IsZero() {
 		m.startedAt = now
 	}
 	return m.startedAt, nil

@@ -59,12 +59,14 @@ type Store interface {
 	// PruneTicketUses deletes use counts whose expiry is not after now; it returns how many.
 	PruneTicketUses(ctx context.Context, now time.Time) (int, error)
 
-	// MarkStarted records that a KMS process started at now and returns the effective epoch:
-	// the later of now and the stored epoch, so the epoch never moves back (a clock stepped
-	// back across a restart cannot reopen the window). The epoch persists with the store.
+	// MarkStarted records that the replay cache is in use from now on and returns its epoch:
+	// the time since which the cache holds every message it admitted. The first call on a
+	// store sets the epoch; later calls keep it, because the cache is still complete since
+	// then (and a clock stepped back cannot move it). A store whose cache did not survive a
+	// restart (the memory backend) is new, so its epoch is the restart. The epoch persists
+	// with the cache.
 	MarkStarted(ctx context.Context, now time.Time) (time.Time, error)
-	// StartedAt returns the epoch; the zero time if MarkStarted was never called. The KMS
-	// refuses messages timestamped before it (a lost replay cache cannot admit a replay).
+	// StartedAt returns the epoch; the zero time if MarkStarted was never called.
 	StartedAt(ctx context.Context) (time.Time, error)
 
 	io.Closer

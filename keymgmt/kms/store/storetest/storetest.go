@@ -447,7 +447,7 @@ func testStartedAt(t *testing.T, s store.Store) {
 	for _, step := range []struct{ now, want time.Time }{
 		{t0, t0},
 		{t0.Add(-time.Hour), t0}, // the clock stepped back: the epoch stays
-		{t0.Add(time.Second), t0.Add(time.Second)},
+		{t0.Add(time.Hour), t0},  // the cache is still complete since t0
 	} {
 		eff, err := s.MarkStarted(ctx, step.now)
 		must(t, err)
@@ -550,6 +550,12 @@ func testReopen(t *testing.T, s store.Store, reopen Reopen) {
 	must(t, err)
 	if !at.Equal(started) {
 		t.Fatalf("started at %v after reopen, want %v", at, started)
+	}
+	// A restarted process marks its start; the persisted cache keeps its epoch.
+	at, err = s.MarkStarted(ctx, t0.Add(time.Hour))
+	must(t, err)
+	if !at.Equal(started) {
+		t.Fatalf("MarkStarted after reopen moved the epoch to %v, want %v", at, started)
 	}
 	// Expiry still works on reopened data.
 	if n, err := s.PruneReplay(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
