@@ -145,7 +145,7 @@ func (b *testBSF) challenge(w http.ResponseWriter) {
 	}
 	ch := &Challenge{Realm: b.realm, Nonce: nonce, Algorithm: AlgorithmAKAv1MD5, QOP: qop, Opaque: "5ccc069c403ebaf9f0171e9517f30e41", Stale: b.stale}
 	b.stale = false
-	w.Header().Set("WWW-Authenticate", ch.String())
+	w.Header().Add("WWW-Authenticate", ch.String())
 	http.Error(w, "authentication required", http.StatusUnauthorized)
 }
 
