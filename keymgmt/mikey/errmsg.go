@@ -20,7 +20,7 @@ type ErrorParams struct {
 	T       *T      // fresh (NTP types), or the COUNTER value of the message in error
 	ErrNos  []ErrNo // one or more
 	SPs     []*SP   // Transfer exchange: the supported policies (RFC 3830 §5.1.1)
-	// AuthKey is the auth_key of the message in error (its Keys.Auth); nil sends no V. RFC 3830
+	// AuthKey is the auth_key of the message in error (MsgKeys.Auth of the verifier's result, or the MessageKeys a builder returned); nil sends no V. RFC 3830
 	// §5.1.2 recommends not authenticating the answer to an authentication failure.
 	AuthKey []byte
 	MACAlg  MACAlg

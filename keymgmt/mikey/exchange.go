@@ -3,6 +3,11 @@ package mikey
 // Helpers shared by the exchanges (request.go, transfer.go, resolve.go, errmsg.go, psk.go): message
 // sealing and MAC checks, KEMAC protection, payload collection and the errors the exchanges answer
 // with (RFC 3830 §5.2, §5.3; RFC 6043 §5.4, §5.5).
+//
+// Verifiers check the MAC over Message.Raw and read the fields from the decoded payloads, so the
+// message they get must come from ParseMessage unmodified. Their errors are *ProtocolError values
+// carrying the ErrNo of the Error message to answer with (RFC 6043 §5.4: after an authentication
+// failure the answer is optional and best left unauthenticated, RFC 3830 §5.1.2).
 
 import (
 	"crypto/subtle"

@@ -29,7 +29,7 @@ func TestVerifierRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rrKey := fk.rr.MsgKey.Auth
+	rrKey := fk.rr.MsgKeys.Auth
 	tr0Key := f0.tr.MsgKeys.Auth
 	rsrKey := fk.rsr.MsgKeys.Auth
 	insertBeforeV := func(m *Message, p Payload) {

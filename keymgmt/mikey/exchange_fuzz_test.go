@@ -194,9 +194,9 @@ func FuzzVerifyError(f *testing.F) {
 			return
 		}
 		VerifyError(m, nil, nil)
-		VerifyError(m, fl.trInit, fl.ti.Keys.Auth)
-		if m2 := reseal(m, false, func(*Message, MACAlg) []byte { return fl.ti.Keys.Auth }); m2 != nil {
-			if e, err := VerifyError(m2, nil, fl.ti.Keys.Auth); err == nil && !e.Authenticated {
+		VerifyError(m, fl.trInit, fl.ti.MsgKeys.Auth)
+		if m2 := reseal(m, false, func(*Message, MACAlg) []byte { return fl.ti.MsgKeys.Auth }); m2 != nil {
+			if e, err := VerifyError(m2, nil, fl.ti.MsgKeys.Auth); err == nil && !e.Authenticated {
 				t.Fatal("verified Error reported as unauthenticated")
 			}
 		}

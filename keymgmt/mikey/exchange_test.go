@@ -213,7 +213,7 @@ func newFlow(tb testing.TB, cfg flowCfg) *flow {
 	// Error messages: one answering the TRANSFER_INIT, MAC'd with its auth key, with SPs; one
 	// unauthenticated answer to a REQUEST_INIT.
 	f.errMsg, err = BuildError(ErrorParams{InError: f.ti.HDR, T: testT(6), ErrNos: []ErrNo{ErrInvalidSPpar},
-		SPs: []*SP{srtpSP(2)}, AuthKey: f.ti.Keys.Auth, MACAlg: cfg.ma})
+		SPs: []*SP{srtpSP(2)}, AuthKey: f.ti.MsgKeys.Auth, MACAlg: cfg.ma})
 	must(err, "BuildError")
 	f.errMsgNoV, err = BuildError(ErrorParams{InError: ri.HDR, T: testT(7), ErrNos: []ErrNo{ErrAuthFailure, ErrInvalidID}})
 	must(err, "BuildError without V")
@@ -294,7 +294,7 @@ func (f *flow) verifiers() []struct {
 			return parse(b, func(m *Message) error { _, err := VerifyResolveResp(m, f.resInit, f.pskR); return err })
 		}},
 		{"Error with V", f.errMsg.Raw, func(b []byte) error {
-			return parse(b, func(m *Message) error { _, err := VerifyError(m, f.trInit, f.ti.Keys.Auth); return err })
+			return parse(b, func(m *Message) error { _, err := VerifyError(m, f.trInit, f.ti.MsgKeys.Auth); return err })
 		}},
 		{"PSK init", f.pskInit.Raw, func(b []byte) error {
 			return parse(b, func(m *Message) error { _, err := VerifyPSKInit(m, f.pskI); return err })
@@ -370,7 +370,7 @@ func TestExchangeRoundTrip(t *testing.T) {
 			if _, err := VerifyError(m, f.reqInit, f.reqInitKeys.Auth); err == nil {
 				t.Error("Error without V accepted although an auth key was given")
 			}
-			e, err = VerifyError(mustParse(t, f.errMsg.Raw), f.trInit, f.ti.Keys.Auth)
+			e, err = VerifyError(mustParse(t, f.errMsg.Raw), f.trInit, f.ti.MsgKeys.Auth)
 			if err != nil || !e.Authenticated || len(e.SPs) != 1 || e.ErrNos[0] != ErrInvalidSPpar {
 				t.Errorf("Error with V: %+v, %v", e, err)
 			}

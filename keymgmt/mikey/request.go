@@ -107,15 +107,15 @@ func checkDesiredTP(tp *TP) error {
 
 // RequestInit is a verified REQUEST_INIT_PSK.
 type RequestInit struct {
-	HDR    HDR
-	T      *T
-	RANDRi []byte
-	IDRi   *IDR // nil if absent
-	IDRkms *IDR
-	IDRpsk *IDR
-	TP     *TP         // the desired Ticket Policy
-	Keys   MessageKeys // keys of this message: the auth key protects an Error reply (RFC 6043 §5.4)
-	Raw    []byte      // the message; REQUEST_RESP's MAC covers it
+	HDR     HDR
+	T       *T
+	RANDRi  []byte
+	IDRi    *IDR // nil if absent
+	IDRkms  *IDR
+	IDRpsk  *IDR
+	TP      *TP         // the desired Ticket Policy
+	MsgKeys MessageKeys // keys of this message: the auth key protects an Error reply (RFC 6043 §5.4)
+	Raw     []byte      // the message; REQUEST_RESP's MAC covers it
 }
 
 func (r *RequestInit) String() string {
@@ -160,10 +160,10 @@ func VerifyRequestInitPSK(m *Message, psk []byte, fresh ...Freshness) (*RequestI
 	if pe := checkMACAlg(v.MACAlg, "V"); pe != nil {
 		return nil, pe
 	}
-	if r.Keys, err = DeriveMessageKeys(m.HDR.PRF, psk, label, EncrNULL, v.MACAlg); err != nil {
+	if r.MsgKeys, err = DeriveMessageKeys(m.HDR.PRF, psk, label, EncrNULL, v.MACAlg); err != nil {
 		return nil, protoErr(ErrUnspecified, "message keys: %v", err)
 	}
-	if pe := verifyFinalV(m, false, r.Keys.Auth, idData(r.IDRi), idData(r.IDRkms)); pe != nil {
+	if pe := verifyFinalV(m, false, r.MsgKeys.Auth, idData(r.IDRi), idData(r.IDRkms)); pe != nil {
 		return nil, pe
 	}
 	// Authenticated from here on.
@@ -216,7 +216,7 @@ func BuildRequestResp(p RequestRespParams, psk []byte) (*Message, MessageKeys, e
 	}
 	ma := p.MACAlg
 	if ma == MACNULL {
-		ma = p.Init.Keys.MACAlg
+		ma = p.Init.MsgKeys.MACAlg
 	}
 	v, err := newV(ma)
 	if err != nil {
@@ -277,12 +277,12 @@ func checkForkingNeedsF(f TicketFlags, sessionKeys []KeyData) error {
 
 // RequestResp is a verified REQUEST_RESP.
 type RequestResp struct {
-	HDR    HDR
-	T      *T
-	IDRkms *IDR
-	Ticket *TICKET     // granted policy and Ticket Data, to carry in TRANSFER_INIT
-	Keys   TicketKeys  // MPKi, [MPKr], session keys
-	MsgKey MessageKeys // keys of this message (auth key for an Error reply)
+	HDR     HDR
+	T       *T
+	IDRkms  *IDR
+	Ticket  *TICKET     // granted policy and Ticket Data, to carry in TRANSFER_INIT
+	Keys    TicketKeys  // MPKi, [MPKr], session keys
+	MsgKeys MessageKeys // keys of this message (auth key for an Error reply)
 }
 
 func (r *RequestResp) String() string {
@@ -328,10 +328,10 @@ func VerifyRequestResp(m *Message, init *Message, psk []byte, fresh ...Freshness
 		return nil, protoErr(ErrUnspecified, "%v", err)
 	}
 	r := &RequestResp{HDR: m.HDR, T: p.t, IDRkms: p.idRkms, Ticket: p.ticket}
-	if r.MsgKey, err = DeriveMessageKeys(m.HDR.PRF, psk, label, EncrNULL, v.MACAlg); err != nil {
+	if r.MsgKeys, err = DeriveMessageKeys(m.HDR.PRF, psk, label, EncrNULL, v.MACAlg); err != nil {
 		return nil, protoErr(ErrUnspecified, "message keys: %v", err)
 	}
-	if pe := verifyFinalV(m, false, r.MsgKey.Auth, init.Raw); pe != nil {
+	if pe := verifyFinalV(m, false, r.MsgKeys.Auth, init.Raw); pe != nil {
 		return nil, pe
 	}
 	// Authenticated from here on.

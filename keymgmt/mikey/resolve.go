@@ -87,15 +87,15 @@ func BuildResolveInitPSK(p ResolveInitParams, psk []byte) (*Message, MessageKeys
 
 // ResolveInit is a verified RESOLVE_INIT_PSK.
 type ResolveInit struct {
-	HDR    HDR
-	T      *T
-	RANDRr []byte
-	IDRr   *IDR
-	IDRkms *IDR
-	IDRpsk *IDR
-	Ticket *TICKET     // to open (base ticket: baseticket.go) and, with I = 1, VerifyInitiatorData
-	Keys   MessageKeys // keys of this message (auth key for an Error reply)
-	Raw    []byte      // RESOLVE_RESP's MAC covers it
+	HDR     HDR
+	T       *T
+	RANDRr  []byte
+	IDRr    *IDR
+	IDRkms  *IDR
+	IDRpsk  *IDR
+	Ticket  *TICKET     // to open (base ticket: baseticket.go) and, with I = 1, VerifyInitiatorData
+	MsgKeys MessageKeys // keys of this message (auth key for an Error reply)
+	Raw     []byte      // RESOLVE_RESP's MAC covers it
 }
 
 func (r *ResolveInit) String() string {
@@ -140,10 +140,10 @@ func VerifyResolveInitPSK(m *Message, psk []byte, fresh ...Freshness) (*ResolveI
 	if err != nil {
 		return nil, protoErr(ErrUnspecified, "%v", err)
 	}
-	if r.Keys, err = DeriveMessageKeys(m.HDR.PRF, psk, label, EncrNULL, v.MACAlg); err != nil {
+	if r.MsgKeys, err = DeriveMessageKeys(m.HDR.PRF, psk, label, EncrNULL, v.MACAlg); err != nil {
 		return nil, protoErr(ErrUnspecified, "message keys: %v", err)
 	}
-	if pe := verifyFinalV(m, false, r.Keys.Auth, idData(r.IDRr), idData(r.IDRkms)); pe != nil {
+	if pe := verifyFinalV(m, false, r.MsgKeys.Auth, idData(r.IDRr), idData(r.IDRkms)); pe != nil {
 		return nil, pe
 	}
 	if err := checkFresh(fresh, r.T, senderID(r.IDRpsk, r.IDRr), m.HDR.CSBID, r.RANDRr); err != nil {
@@ -214,7 +214,7 @@ func BuildResolveResp(p ResolveRespParams, psk []byte) (*Message, MessageKeys, e
 	}
 	ma := p.MACAlg
 	if ma == MACNULL {
-		ma = p.Init.Keys.MACAlg
+		ma = p.Init.MsgKeys.MACAlg
 	}
 	v, err := newV(ma)
 	if err != nil {

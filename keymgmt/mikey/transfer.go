@@ -208,7 +208,7 @@ type TransferInit struct {
 	KEMAC  *KEMAC  // Initiator-supplied keys, still encrypted; nil if absent
 	// KEMACKeys are the decrypted Initiator-supplied keys (VerifyTransferInit only).
 	KEMACKeys []KeyData
-	Keys      MessageKeys // keys of this message (VerifyTransferInit only)
+	MsgKeys   MessageKeys // keys of this message (VerifyTransferInit only)
 	Raw       []byte      // the message as received; TRANSFER_RESP's MAC covers it
 }
 
@@ -278,10 +278,10 @@ func VerifyTransferInit(m *Message, mpki []byte, fresh ...Freshness) (*TransferI
 	if err != nil {
 		return nil, protoErr(ErrUnspecified, "%v", err)
 	}
-	if ti.Keys, err = DeriveMessageKeys(m.HDR.PRF, mpki, label, EncrNULL, v.MACAlg); err != nil {
+	if ti.MsgKeys, err = DeriveMessageKeys(m.HDR.PRF, mpki, label, EncrNULL, v.MACAlg); err != nil {
 		return nil, protoErr(ErrUnspecified, "message keys: %v", err)
 	}
-	if pe := verifyFinalV(m, true, ti.Keys.Auth, idData(ti.IDRi), idData(ti.IDRr)); pe != nil {
+	if pe := verifyFinalV(m, true, ti.MsgKeys.Auth, idData(ti.IDRi), idData(ti.IDRr)); pe != nil {
 		return nil, pe
 	}
 	if ti.Ticket.Policy.Flags.Has(FlagI) {
