@@ -174,6 +174,9 @@ func (w *WAVReader) Info() WAVInfo { return w.info }
 // Read implements Source at the file's sample rate: one mono sample per frame. A trailing
 // partial frame is dropped.
 func (w *WAVReader) Read(pcm []int16) (int, error) {
+	if len(pcm) == 0 {
+		return 0, nil
+	}
 	if w.left < int64(w.info.BlockAlign) {
 		return 0, io.EOF
 	}

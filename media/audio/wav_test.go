@@ -108,6 +108,9 @@ func TestWAVReaderMonoStereo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n, err := r.Read(nil); n != 0 || err != nil {
+		t.Fatalf("empty read: %d %v", n, err)
+	}
 	if got := readAll(t, r); !slices.Equal(got, []int16{1, -2, 32767, -32768}) {
 		t.Fatalf("mono %v", got)
 	}
