@@ -2,6 +2,9 @@ package mikey
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -575,5 +578,80 @@ func TestExchangeFreshness(t *testing.T) {
 	calls = nil
 	if _, err := VerifyRequestInitPSK(mustParse(t, f.reqInit.Raw), f.pskR, fresh); err == nil || len(calls) != 0 {
 		t.Errorf("unauthenticated message reached Freshness (%v, %d calls)", err, len(calls))
+	}
+}
+
+// TestMACCoverageIndependent recomputes the V MAC of every MIKEY-TICKET message from scratch, as
+// RFC 6043 Table 5.2 and §5.1.2 describe it: key from refPRF (prf_test.go) over a label written
+// out byte by byte, HMAC from crypto/hmac over the raw bytes cut by hand (the TRANSFER_INIT
+// Initiator Data length and Initiator Data located from the end of the message) followed by the
+// identities or the initial message. It shares no code with the builders and verifiers.
+func TestMACCoverageIndependent(t *testing.T) {
+	for _, cfg := range flowCfgs[:2] { // the configurations without a KEMAC after TICKET
+		f := newFlow(t, cfg)
+		sha256PRF := cfg.prf == PRFHMACSHA256
+		macLen := 20
+		h := sha1.New
+		if cfg.ma == MACHMACSHA256256 {
+			macLen, h = 32, sha256.New
+		}
+		label := func(c string, csb uint32, dir byte, ri, rr []byte) []byte {
+			l := mustHex(t, c)
+			l = append(l, 0xff, byte(csb>>24), byte(csb>>16), byte(csb>>8), byte(csb), dir, byte(len(ri)))
+			l = append(l, ri...)
+			l = append(l, byte(len(rr)))
+			return append(l, rr...)
+		}
+		check := func(name string, m *Message, inkey []byte, dir byte, ri, rr []byte, body []byte, extra ...[]byte) {
+			t.Helper()
+			key := refPRF(sha256PRF, inkey, label("2d22ac75", m.HDR.CSBID, dir, ri, rr), macLen)
+			mac := hmac.New(h, key)
+			mac.Write(body)
+			for _, e := range extra {
+				mac.Write(e)
+			}
+			if got := m.Raw[len(m.Raw)-macLen:]; !bytes.Equal(got, mac.Sum(nil)) {
+				t.Errorf("%s %s: V MAC %x, independent %x", f.name, name, got, mac.Sum(nil))
+			}
+		}
+		body := func(m *Message) []byte { return m.Raw[:len(m.Raw)-macLen] }
+		alice, bob, kms := []byte("sip:alice@example.com"), []byte("sip:bob@example.com"), []byte("kms.example.com")
+		randRi := f.reqInit.RANDR(RANDRoleI).Data
+		check("REQUEST_INIT_PSK", f.reqInit, f.pskI, 1, randRi, nil, body(f.reqInit), alice, kms)
+		check("REQUEST_RESP", f.reqResp, f.pskI, 2, randRi, nil, body(f.reqResp), f.reqInit.Raw)
+
+		// TRANSFER_INIT: cut InitiatorDataLen || InitiatorData, which end where V begins.
+		ti := f.trInit.Raw
+		vStart := len(ti) - 2 - macLen
+		idLen := 0
+		if cfg.flags.Has(FlagI) {
+			idLen = 1 + 2*(2+macLen) // First Payload, Vi, Vr
+		}
+		if got := int(ti[vStart-idLen-2])<<8 | int(ti[vStart-idLen-1]); got != idLen {
+			t.Fatalf("%s: Initiator Data length %d, want %d", f.name, got, idLen)
+		}
+		tiBody := append(bytes.Clone(ti[:vStart-idLen-2]), ti[vStart:len(ti)-macLen]...)
+		tRi := f.trInit.RANDR(RANDRoleI).Data
+		check("TRANSFER_INIT", f.trInit, f.mpki, 1, tRi, nil, tiBody, alice, bob)
+
+		mpk := f.mpki
+		var rr []byte
+		if cfg.flags.Has(FlagG) {
+			rr = f.trResp.RANDR(RANDRoleR).Data
+		}
+		if cfg.flags.Has(FlagI) {
+			// MPKr' independently: label 2b288856 ff ffffffff 00 len16(IDRr) IDRr len8 RANDRkms RANDRkms.
+			rk := f.trResp.RANDR(RANDRoleKMS).Data
+			l := append(mustHex(t, "2b288856ffffffffff00"), 0, byte(len(bob)))
+			l = append(append(append(l, bob...), byte(len(rk))), rk...)
+			mpk = refPRF(sha256PRF, f.mpkr, l, len(f.mpkr))
+		}
+		check("TRANSFER_RESP", f.trResp, mpk, 2, tRi, rr, body(f.trResp), f.trInit.Raw)
+
+		randRr := f.resInit.RANDR(RANDRoleR).Data
+		check("RESOLVE_INIT_PSK", f.resInit, f.pskR, 1, nil, randRr, body(f.resInit), bob, kms)
+		check("RESOLVE_RESP", f.resResp, f.pskR, 2, nil, randRr, body(f.resResp), f.resInit.Raw)
+		// Error: the message alone, with the auth key of the message in error (the TRANSFER_INIT).
+		check("Error", f.errMsg, f.mpki, 1, tRi, nil, body(f.errMsg))
 	}
 }
