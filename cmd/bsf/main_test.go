@@ -102,12 +102,20 @@ func TestProcess(t *testing.T) {
 		t.Fatalf("Zn: %v", err)
 	}
 
+	// Idle kept-alive connections would only delay the graceful shutdown.
+	hc.CloseIdleConnections()
+	r.CloseIdleConnections()
+	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	<-logDone
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+	}
+	t.Logf("stopped %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(logs.String(), `"msg":"bsf stopped"`) || strings.Contains(logs.String(), "graceful shutdown timed out") {
+		t.Fatalf("no clean shutdown in the log:\n%s", logs.String())
 	}
 	if strings.Contains(logs.String(), "465b5ce8") || strings.Contains(logs.String(), hex.EncodeToString(ueKey)) {
 		t.Fatal("a key reached the log")

@@ -59,6 +59,9 @@ type testEnv struct {
 	ubHTTP *http.Client
 	znHTTP *http.Client
 	stop   func()
+
+	mu        sync.Mutex
+	resolvers []*zn.HTTPResolver
 }
 
 // startBSF runs a Server on two 127.0.0.1:0 listeners until the test ends, and checks that it
@@ -113,6 +116,12 @@ func startBSF(t testing.TB, o envOpts) *testEnv {
 	var once sync.Once
 	e.stop = func() {
 		once.Do(func() {
+			// Kept-alive client connections would hold up the graceful shutdown.
+			e.ubHTTP.CloseIdleConnections()
+			e.znHTTP.CloseIdleConnections()
+			for _, r := range e.resolvers {
+				r.CloseIdleConnections()
+			}
 			cancel()
 			select {
 			case err := <-done:
@@ -133,6 +142,9 @@ func (e *testEnv) resolver(token string) *zn.HTTPResolver {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.mu.Lock()
+	e.resolvers = append(e.resolvers, r)
+	e.mu.Unlock()
 	return r
 }
 

@@ -237,8 +237,13 @@ func (s *Server) Serve(ctx context.Context, ub, zn net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	for _, x := range srvs {
-		if err := x.hs.Shutdown(sctx); err != nil && first == nil {
-			first = fmt.Errorf("bsf %s: shutdown: %w", x.name, err)
+		if err := x.hs.Shutdown(sctx); err != nil {
+			// Requests still running, or connections that never sent a request (net/http treats
+			// those as busy for 5 s): stop waiting and close them.
+			s.log.Warn("bsf: graceful shutdown timed out, closing connections", "endpoint", x.name, "err", err)
+			if err := x.hs.Close(); err != nil && first == nil {
+				first = fmt.Errorf("bsf %s: close: %w", x.name, err)
+			}
 		}
 	}
 	s.log.Info("bsf stopped")

@@ -94,6 +94,7 @@ func TestTLSAndMutualTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(kmsZn.CloseIdleConnections) // runs before the BSF stops
 	k, err := kmsZn.Resolve(ctx, btid, kmsNAF)
 	if err != nil || !bytes.Equal(k.Key, ueKey) {
 		t.Fatalf("mutual TLS: %v", err)

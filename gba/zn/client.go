@@ -128,3 +128,6 @@ func (r *HTTPResolver) Resolve(ctx context.Context, btid string, nafID gba.NAFID
 	}
 	return key, nil
 }
+
+// CloseIdleConnections closes the kept-alive connections to the BSF (at shutdown).
+func (r *HTTPResolver) CloseIdleConnections() { r.client.CloseIdleConnections() }
