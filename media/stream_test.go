@@ -351,7 +351,6 @@ func TestImpairedCall(t *testing.T) {
 	if st.MOS <= 1 || st.MOS >= 4.41 {
 		t.Errorf("MOS %.2f with %.1f%% loss", st.MOS, 100*st.LossFraction)
 	}
-	// Lost frames are played as silence, which spreads energy off the tone.
 	// About one frame in ten is concealed (PLC) here, which costs a few dB in a block.
 	checkTone(t, "A→B impaired", p.sinkB.samples(), 18)
 }
