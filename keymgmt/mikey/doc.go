@@ -19,4 +19,14 @@
 //   - RFC 6509 §4.2: the SAKKE payload and ID Roles 6 and 7, decoded only.
 //
 // Every decoded message re-encodes to the same bytes, so MACs can be checked over Message.Raw.
+//
+// Tickets, replay and SRTP (freshness.go, replay.go, thdr.go, baseticket.go, srtp.go):
+//   - RFC 3830 §5.4 (RFC 6043 §12.4): the timestamp window for NTP-UTC, NTP, NTP-UTC-32 and COUNTER
+//     (Window, CheckCounter) and the replay cache of authenticated messages (ReplayCache,
+//     MemoryReplayCache, CheckReplay).
+//   - RFC 6043 Appendix A: the MIKEY base ticket (THDR A.3 with our TPK key id, Ticket Data A.1,
+//     ticket keys from the TPK A.2.1, MPK split A.2.2): CreateBaseTicket, OpenBaseTicket.
+//   - RFC 3830 §4.1.3 and RFC 6043 §5.1.3 (TEK and salt from a TGK per crypto session), §6.10.1
+//     (SRTP policy with the RFC 3711 §8.2 defaults), RFC 3711 and RFC 6188 (pion/srtp profiles):
+//     SRTPSessions, ParseSRTPPolicy, SRTPPolicyFor.
 package mikey
