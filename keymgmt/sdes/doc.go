@@ -9,7 +9,8 @@
 //     UNAUTHENTICATED_SRTP, FEC_ORDER, FEC_KEY, WSH; unknown ones are kept, and §6.3.7 decides
 //     whether they block negotiation). [Crypto] parses and marshals one attribute value.
 //   - The SRTP crypto suites: RFC 4568 §6.2 (AES_CM_128_HMAC_SHA1_80/_32, F8_128_HMAC_SHA1_80),
-//     RFC 6188 §4 and §5 (AES_192_CM_* and AES_256_CM_*; the non-standard spelling
+//     RFC 6188 §4 and §5 (AES_192_CM_* and AES_256_CM_*, with the §7.2 test key as a known
+//     answer in the tests; the non-standard spelling
 //     AES_CM_256_* that some peers send is accepted, the RFC 6188 spelling is emitted) and
 //     RFC 7714 §12 and §14.2 (AEAD_AES_128_GCM, AEAD_AES_256_GCM: 96-bit salt, 16-octet tag).
 //     [Suites] maps each to its pion/srtp/v2 protection profile; AES-192 and F8 parse but

@@ -109,7 +109,7 @@ type ResolveRequest struct {
 // Decision is the outcome of Decide or DecideResolve.
 type Decision struct {
 	Allowed bool
-	// Reason says why a request was refused (for the log and MIKEY Error 7).
+	// Reason says why a request was refused (for the log; never sent to the peer as is).
 	Reason string
 	// Rules are the names of the rules that allowed the request.
 	Rules []string

@@ -11,17 +11,18 @@
 //     the ticket validity TRs..TRe), so any replica holding the key set resolves any ticket.
 //   - Users: IMPI to IMPUs and groups, the input of the KMS policy (who may request tickets
 //     towards whom, who may resolve).
-//   - The replay cache. RFC 3830 §5.4 and RFC 6043 §5.1.2: a message is accepted only if its
+//   - The replay cache. RFC 3830 §5.4 and RFC 6043 §12.4: a message is accepted only if its
 //     timestamp lies within the allowed clock skew and it has not been seen before; a cache of
-//     authenticated messages per identity covers the skew window. [Store.CheckAndRecord] is the
+//     authenticated messages (or their hashes) per identity covers the skew window. [Store.CheckAndRecord] is the
 //     atomic test-and-set of that cache; [ReplayGuard] adds the window and epoch checks.
 //   - The started-at epoch: since when the replay cache holds every message it admitted. A
 //     cache that was lost (a restart with the in-memory store) cannot vouch for earlier
 //     messages, so [ReplayGuard] refuses timestamps before the epoch plus the clock skew
 //     (RFC 3830 §5.4: a host that lost track rejects requests until the skew has passed).
 //     The bbolt file keeps cache and epoch together, so its restarts refuse nothing.
-//   - Ticket use counts, for tickets with the reuse flag J (RFC 6043 §6.10, §7): how often a
-//     ticket was resolved, kept until the ticket expires.
+//   - Ticket use counts, for tickets with the reuse flag J (RFC 6043 §6.10, §5.3: "such
+//     reuse cannot be detected by a stateless KMS"): how often a ticket was resolved, kept
+//     until the ticket's TRe.
 //
 // Two backends: [OpenBolt], a single file (go.etcd.io/bbolt, one process holds the file lock),
 // the default; and [NewMemory], for tests and a no-persistence mode. Package storetest holds

@@ -7,15 +7,15 @@ import (
 	"time"
 )
 
-// Replay errors. Each maps to MIKEY Error type 1, "Invalid TS or RAND(s)/replay" (RFC 3830
-// §6.12), which the KMS may send or, for a failed authentication, leave out (§5.1.2).
+// Replay errors. Each maps to MIKEY Error no 1, "Invalid TS" (RFC 3830 §6.12); RFC 6043 §5.4
+// says how the KMS reports it.
 var (
 	ErrTimestampWindow = errors.New("store: timestamp outside the allowed clock skew")
 	ErrBeforeEpoch     = errors.New("store: timestamp not covered by the replay cache")
 	ErrReplay          = errors.New("store: replayed message")
 )
 
-// ReplayGuard is the replay protection of RFC 3830 §5.4 as RFC 6043 §5.1.2 applies it to the
+// ReplayGuard is the replay protection of RFC 3830 §5.4 as RFC 6043 §12.4 applies it to the
 // KMS: a message is accepted only if its timestamp lies within Skew of the KMS clock, the
 // replay cache can vouch for that timestamp, and the (identity, message id) pair is not in
 // the cache. Call Check only for messages whose MAC verified: the cache holds authenticated
