@@ -2,6 +2,7 @@ package bsf
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -21,6 +22,11 @@ type Session struct {
 func (s *Session) String() string {
 	return fmt.Sprintf("Session{B-TID:%s IMPI:%s Ks:[redacted] Created:%s Expiry:%s}", s.BTID, s.IMPI,
 		s.Created.UTC().Format(time.RFC3339), s.Expiry.UTC().Format(time.RFC3339))
+}
+
+// LogValue keeps Ks out of slog output.
+func (s *Session) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("btid", s.BTID), slog.String("impi", s.IMPI), slog.Time("expiry", s.Expiry))
 }
 
 // sessions holds one live session per IMPI: a new bootstrap replaces the subscriber's previous
