@@ -231,7 +231,8 @@ func New(cfg Config) (*Stream, error) {
 		remoteSSRC:  cfg.RemoteSSRC,
 		haveSSRC:    cfg.RemoteSSRC != 0,
 	}
-	s.sendTo.Store(&s.remote)
+	initial := s.remote // sendTo never points into fields that mu guards
+	s.sendTo.Store(&initial)
 	if cfg.RemoteRTCP != nil {
 		s.remoteRTCP = addrPort(cfg.RemoteRTCP)
 	} else {

@@ -196,7 +196,9 @@ func TestToneEachSuite(t *testing.T) {
 				if s.PacketsReceived < 50 || s.PacketsLost != 0 || s.RTCPReceived == 0 || !s.RTTValid {
 					t.Errorf("stats: %v", s)
 				}
-				if s.MOS < 4 {
+				// No loss: only delay counts (R = 93.2 − Id); even a 250 ms one-way delay on a
+				// starved machine keeps MOS above 3.6 (4.41 at zero delay).
+				if s.MOS < 3.6 || s.MOS > 4.41 {
 					t.Errorf("MOS %.2f on a clean loopback", s.MOS)
 				}
 			}
