@@ -19,13 +19,13 @@ type Session struct {
 }
 
 // String keeps Ks out of logs.
-func (s *Session) String() string {
+func (s Session) String() string {
 	return fmt.Sprintf("Session{B-TID:%s IMPI:%s Ks:[redacted] Created:%s Expiry:%s}", s.BTID, s.IMPI,
 		s.Created.UTC().Format(time.RFC3339), s.Expiry.UTC().Format(time.RFC3339))
 }
 
 // LogValue keeps Ks out of slog output.
-func (s *Session) LogValue() slog.Value {
+func (s Session) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("btid", s.BTID), slog.String("impi", s.IMPI), slog.Time("expiry", s.Expiry))
 }
 

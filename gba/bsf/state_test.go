@@ -70,7 +70,7 @@ func TestSessionRedacts(t *testing.T) {
 	s := &Session{BTID: "b@d", IMPI: "u@h", Ks: []byte{0xde, 0xad, 0xbe, 0xef}}
 	var logs strings.Builder
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("s", "session", s)
-	for _, out := range []string{s.String(), fmt.Sprintf("%v", s), logs.String()} {
+	for _, out := range []string{s.String(), fmt.Sprintf("%v", s), fmt.Sprintf("%+v", *s), logs.String()} {
 		if strings.Contains(out, "deadbeef") || strings.Contains(out, "222 173") {
 			t.Errorf("Ks leaks: %s", out)
 		}
