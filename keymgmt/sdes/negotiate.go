@@ -79,6 +79,31 @@ func (e *NegotiationError) Error() string {
 	return "sdes: no acceptable crypto attribute: " + strings.Join(e.Reasons, "; ")
 }
 
+// maxWarnText bounds the Warning text so one hostile offer cannot bloat the 488.
+const maxWarnText = 240
+
+// WarningText is the reason as the content of a SIP Warning warn-text quoted-string
+// (RFC 3261 §20.43, §25.1: '"' and '\\' escaped, control characters dropped), cut to a
+// bounded length. The caller adds the quotes, code and agent.
+func (e *NegotiationError) WarningText() string {
+	var b strings.Builder
+	for _, r := range strings.Join(e.Reasons, "; ") {
+		if b.Len() >= maxWarnText {
+			b.WriteString("...")
+			break
+		}
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // acceptable applies our local policy to a valid line (RFC 4568 §7.1.2 and §7.1.3: every
 // parameter must be acceptable).
 func (p Policy) acceptable(c *Crypto, all []Suite) (Suite, error) {

@@ -302,3 +302,25 @@ func TestDefaultOffer(t *testing.T) {
 		t.Error("Offer.String leaks a key")
 	}
 }
+
+func TestWarningText(t *testing.T) {
+	_, _, err := Answer(testRand(11), Policy{}, []string{
+		"1 AES_CM_128_HMAC_SHA1_80 inline:YUJDZGVmZ2hpSktMbW9QUXJzVHVWd3l6MTIzNDU2 X\\\"Y",
+		"2 NEW_SUITE inline:AAAA",
+	})
+	var ne *NegotiationError
+	if !errors.As(err, &ne) {
+		t.Fatal(err)
+	}
+	want := `tag 1: unknown mandatory session parameter \"X\\\\\\\"Y\" (RFC 4568 §6.3.7); tag 2: crypto suite NEW_SUITE unknown`
+	if got := ne.WarningText(); got != want {
+		t.Fatalf("WarningText\n got %s\nwant %s", got, want)
+	}
+	long := &NegotiationError{Reasons: []string{strings.Repeat("x", 1000) + "\r\n"}}
+	if got := long.WarningText(); len(got) > maxWarnText+3 || !strings.HasSuffix(got, "...") {
+		t.Fatalf("long text: %d octets", len(got))
+	}
+	if got := (&NegotiationError{Reasons: []string{"a\r\nb\x00c"}}).WarningText(); got != "abc" {
+		t.Fatalf("control characters kept: %q", got)
+	}
+}
