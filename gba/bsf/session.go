@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Session is a bootstrapping session (TS 33.220 §4.5.2 step 6): what the BSF keeps for a B-TID
+// bootstrapSession is a bootstrapping session (TS 33.220 §4.5.2 step 6): what the BSF keeps for a B-TID
 // so that it can answer Zn requests until the key lifetime ends.
-type Session struct {
+type bootstrapSession struct {
 	BTID    string
 	IMPI    string
 	RAND    []byte
@@ -19,13 +19,13 @@ type Session struct {
 }
 
 // String keeps Ks out of logs.
-func (s Session) String() string {
+func (s bootstrapSession) String() string {
 	return fmt.Sprintf("Session{B-TID:%s IMPI:%s Ks:[redacted] Created:%s Expiry:%s}", s.BTID, s.IMPI,
 		s.Created.UTC().Format(time.RFC3339), s.Expiry.UTC().Format(time.RFC3339))
 }
 
 // LogValue keeps Ks out of slog output.
-func (s Session) LogValue() slog.Value {
+func (s bootstrapSession) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("btid", s.BTID), slog.String("impi", s.IMPI), slog.Time("expiry", s.Expiry))
 }
 
@@ -34,15 +34,15 @@ func (s Session) LogValue() slog.Value {
 // B-TID has no user left), and it bounds the table by the number of subscribers.
 type sessions struct {
 	mu     sync.Mutex
-	byBTID map[string]*Session
+	byBTID map[string]*bootstrapSession
 	byIMPI map[string]string
 }
 
 func newSessions() *sessions {
-	return &sessions{byBTID: make(map[string]*Session), byIMPI: make(map[string]string)}
+	return &sessions{byBTID: make(map[string]*bootstrapSession), byIMPI: make(map[string]string)}
 }
 
-func (s *sessions) put(sess *Session) {
+func (s *sessions) put(sess *bootstrapSession) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.byIMPI[sess.IMPI]; ok {
@@ -57,7 +57,7 @@ func (s *sessions) put(sess *Session) {
 }
 
 // get returns the session of btid if it has not expired at now; an expired one is dropped.
-func (s *sessions) get(btid string, now time.Time) (*Session, bool) {
+func (s *sessions) get(btid string, now time.Time) (*bootstrapSession, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.byBTID[btid]

@@ -67,7 +67,7 @@ func FuzzParseState(f *testing.F) {
 }
 
 func TestSessionRedacts(t *testing.T) {
-	s := &Session{BTID: "b@d", IMPI: "u@h", Ks: []byte{0xde, 0xad, 0xbe, 0xef}}
+	s := &bootstrapSession{BTID: "b@d", IMPI: "u@h", Ks: []byte{0xde, 0xad, 0xbe, 0xef}}
 	var logs strings.Builder
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("s", "session", s)
 	for _, out := range []string{s.String(), fmt.Sprintf("%v", s), fmt.Sprintf("%+v", *s), logs.String()} {

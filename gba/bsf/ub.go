@@ -213,7 +213,7 @@ func (s *Server) bootstrapped(w http.ResponseWriter, c *gba.Credentials, ch chal
 	// UE, BSF and NAF agree on it.
 	expiry := now.Add(s.cfg.KeyLifetime).UTC().Truncate(time.Second)
 	ks := append(append(make([]byte, 0, 32), ch.av.CK...), ch.av.IK...)
-	sess := &Session{BTID: gba.BTID(ch.av.RAND, s.cfg.Domain), IMPI: ch.impi,
+	sess := &bootstrapSession{BTID: gba.BTID(ch.av.RAND, s.cfg.Domain), IMPI: ch.impi,
 		RAND: append([]byte(nil), ch.av.RAND...), Ks: ks, Created: now.UTC(), Expiry: expiry}
 	info := &gba.BootstrappingInfo{BTID: sess.BTID, Lifetime: expiry}
 	xml, err := info.Marshal()
