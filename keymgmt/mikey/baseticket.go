@@ -370,6 +370,9 @@ func OpenBaseTicket(ctx context.Context, t *TICKET, lookup TPKLookup) (*BaseTick
 	if err := pol.Flags.Validate(); err != nil {
 		return nil, protoErr(ErrInvalidTPpar, "base ticket: %v", err)
 	}
+	if pol.Flags.Has(FlagI) && !pol.Flags.Has(FlagF) && hasTGK(kd[1:]) {
+		return nil, protoErr(ErrInvalidTPpar, "base ticket: forking (I) with a TGK in the ticket requires F (RFC 6043 §6.10)")
+	}
 	mpki, mpkr, err := SplitMPK(pol.PRF, kd[0].Key, rnd.Data)
 	if err != nil {
 		return nil, protoErr(ErrUnspecified, "base ticket MPK split: %v", err)

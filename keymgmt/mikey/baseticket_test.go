@@ -423,3 +423,49 @@ func BenchmarkOpenBaseTicket(b *testing.B) {
 		}
 	}
 }
+
+// resealBaseTicket recomputes the V MAC of a base ticket after a test changed it, as a TPK holder could.
+func resealBaseTicket(t testing.TB, tk *TICKET, tpk []byte) {
+	t.Helper()
+	rnd := tk.TicketData[3+thdrDataLen+1+1+8+2 : 3+thdrDataLen+1+1+8+2+16] // THDR, T (NTP-UTC), RAND NP+len
+	label, err := TPKLabel(rnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := DeriveMessageKeys(tk.Policy.PRF, tpk, label, EncrAESCM128, MACHMACSHA256256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := baseTicketMACInput(tk, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, _ := ComputeMAC(MACHMACSHA256256, keys.Auth, in)
+	copy(tk.TicketData[len(tk.TicketData)-32:], mac)
+}
+
+// Policy rules are checked after the MAC too: a TPK holder cannot issue a ticket whose flags break
+// RFC 6043 §6.10.
+func TestOpenBaseTicketPolicyRules(t *testing.T) {
+	ctx := context.Background()
+	lookup := testLookup(map[uint32][]byte{1: testTPK1})
+	tk := createTicket(t, testTicketParams(t, 1, testTPK1))
+	resealBaseTicket(t, tk, testTPK1)
+	if _, err := OpenBaseTicket(ctx, tk, lookup); err != nil {
+		t.Fatalf("resealed unchanged ticket: %v", err)
+	}
+	for name, flags := range map[string]TicketFlags{
+		"G without F":        FlagD | FlagE | FlagG | FlagH,
+		"I with a TGK, no F": FlagD | FlagE | FlagH | FlagI,
+		"NOT D without L":    FlagE | FlagF | FlagG | FlagH,
+	} {
+		tk := createTicket(t, testTicketParams(t, 1, testTPK1))
+		tk.Policy.Flags = flags
+		resealBaseTicket(t, tk, testTPK1)
+		_, err := OpenBaseTicket(ctx, tk, lookup)
+		var pe *ProtocolError
+		if !errors.As(err, &pe) || pe.ErrNo != ErrInvalidTPpar {
+			t.Errorf("%s: %v, want Invalid TPpar", name, err)
+		}
+	}
+}
