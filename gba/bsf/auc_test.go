@@ -72,7 +72,8 @@ func TestAuCResyncSet1(t *testing.T) {
 	if sqn, _ := auc.SQN("u@h"); sqn != 0xffffffffffe0 {
 		t.Fatalf("SQN_HE %012x after resync", sqn)
 	}
-	// SEQ_MS is the largest 43-bit SEQ: the AuC must refuse to wrap around (TS 33.102 C.1).
+	// SEQ_MS is the largest 43-bit SEQ: the AuC must refuse to wrap around (the USIM would refuse
+	// every lower SEQ).
 	if _, err := auc.Vector("u@h", unhex(set1.rand)); err == nil {
 		t.Fatal("vector issued after SEQ exhaustion")
 	}

@@ -27,7 +27,7 @@ const (
 func nextSQN(sqnHE uint64) (uint64, error) {
 	seq := sqnHE>>indBits + 1
 	if seq >= 1<<(48-indBits) {
-		return 0, fmt.Errorf("SEQ exhausted at SQN_HE %012x (TS 33.102 C.1: wrap-around is not allowed)", sqnHE)
+		return 0, fmt.Errorf("SEQ exhausted at SQN_HE %012x: a wrap-around would make every later vector stale to the USIM", sqnHE)
 	}
 	ind := (sqnHE + 1) & indMask
 	return seq<<indBits | ind, nil
