@@ -28,7 +28,7 @@ func fuzzSeeds(f *testing.F) []*flow {
 
 // reseal recomputes the final V MAC of a parsed message with key(m) over its MAC input and extra,
 // and returns the re-encoded message; nil when the message has no V or cannot be re-encoded.
-func reseal(m *Message, excl bool, key func(m *Message, ma MACAlg) []byte, extra ...[]byte) *Message {
+func resealV(m *Message, excl bool, key func(m *Message, ma MACAlg) []byte, extra ...[]byte) *Message {
 	v, ok := lastPayload(m).(*V)
 	if !ok || v.MACAlg == MACNULL {
 		return nil
@@ -74,7 +74,7 @@ func FuzzVerifyRequestInitPSK(f *testing.F) {
 			return
 		}
 		VerifyRequestInitPSK(m, fl.pskI)
-		if m2 := reseal(m, false, key, idData(m.IDR(IDRoleI)), idData(m.IDR(IDRoleKMS))); m2 != nil {
+		if m2 := resealV(m, false, key, idData(m.IDR(IDRoleI)), idData(m.IDR(IDRoleKMS))); m2 != nil {
 			VerifyRequestInitPSK(m2, fl.pskI)
 		}
 	})
@@ -93,7 +93,7 @@ func FuzzVerifyRequestResp(f *testing.F) {
 			return
 		}
 		VerifyRequestResp(m, fl.reqInit, fl.pskI)
-		if m2 := reseal(m, false, key, fl.reqInit.Raw); m2 != nil {
+		if m2 := resealV(m, false, key, fl.reqInit.Raw); m2 != nil {
 			VerifyRequestResp(m2, fl.reqInit, fl.pskI)
 		}
 	})
@@ -118,7 +118,7 @@ func FuzzVerifyTransferInit(f *testing.F) {
 		if m.TICKET() == nil {
 			return
 		}
-		if m2 := reseal(m, true, key, idData(m.IDR(IDRoleI)), idData(m.IDR(IDRoleR))); m2 != nil {
+		if m2 := resealV(m, true, key, idData(m.IDR(IDRoleI)), idData(m.IDR(IDRoleR))); m2 != nil {
 			VerifyTransferInit(m2, fl.mpki)
 		}
 	})
@@ -139,7 +139,7 @@ func FuzzVerifyTransferResp(f *testing.F) {
 		}
 		VerifyTransferResp(m, fls[1].trInit, fls[1].rr.Keys)
 		VerifyTransferResp(m, fl.trInit, fl.rr.Keys)
-		if m2 := reseal(m, false, key, fl.trInit.Raw); m2 != nil {
+		if m2 := resealV(m, false, key, fl.trInit.Raw); m2 != nil {
 			VerifyTransferResp(m2, fl.trInit, fl.rr.Keys)
 		}
 	})
@@ -159,7 +159,7 @@ func FuzzVerifyResolveInitPSK(f *testing.F) {
 		if r, err := VerifyResolveInitPSK(m, fl.pskR); err == nil && r.Ticket.Policy.Flags.Has(FlagI) {
 			VerifyInitiatorData(r.Ticket, fl.mpkr)
 		}
-		if m2 := reseal(m, false, key, idData(m.IDR(IDRoleR)), idData(m.IDR(IDRoleKMS))); m2 != nil {
+		if m2 := resealV(m, false, key, idData(m.IDR(IDRoleR)), idData(m.IDR(IDRoleKMS))); m2 != nil {
 			if r, err := VerifyResolveInitPSK(m2, fl.pskR); err == nil {
 				VerifyInitiatorData(r.Ticket, fl.mpkr)
 			}
@@ -180,7 +180,7 @@ func FuzzVerifyResolveResp(f *testing.F) {
 			return
 		}
 		VerifyResolveResp(m, fl.resInit, fl.pskR)
-		if m2 := reseal(m, false, key, fl.resInit.Raw); m2 != nil {
+		if m2 := resealV(m, false, key, fl.resInit.Raw); m2 != nil {
 			VerifyResolveResp(m2, fl.resInit, fl.pskR)
 		}
 	})
@@ -195,7 +195,7 @@ func FuzzVerifyError(f *testing.F) {
 		}
 		VerifyError(m, nil, nil)
 		VerifyError(m, fl.trInit, fl.ti.MsgKeys.Auth)
-		if m2 := reseal(m, false, func(*Message, MACAlg) []byte { return fl.ti.MsgKeys.Auth }); m2 != nil {
+		if m2 := resealV(m, false, func(*Message, MACAlg) []byte { return fl.ti.MsgKeys.Auth }); m2 != nil {
 			if e, err := VerifyError(m2, nil, fl.ti.MsgKeys.Auth); err == nil && !e.Authenticated {
 				t.Fatal("verified Error reported as unauthenticated")
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -466,16 +467,27 @@ func TestExchangeErrNos(t *testing.T) {
 	check("TRANSFER_INIT G without F", err, ErrInvalidTPpar)
 
 	// Desired TP with K = 1 is refused when building.
+	bobTP := []Payload{&IDR{Role: IDRoleR, Type: IDTypeURI, Data: []byte("sip:bob@example.com")}}
 	_, _, err = BuildRequestInitPSK(RequestInitParams{PRF: PRFHMACSHA256, CSBID: 1, T: testT(0), RANDRi: seq(1, 16),
-		TP: &TP{Flags: FlagD | FlagE | FlagF | FlagH | FlagK}, MACAlg: MACHMACSHA256256}, f.pskI)
+		TP: &TP{Flags: FlagD | FlagE | FlagF | FlagH | FlagK, Data: bobTP}, MACAlg: MACHMACSHA256256}, f.pskI)
 	if err == nil {
 		t.Error("desired TP with K = 1 accepted")
 	}
 	// NULL MAC is refused for V.
 	_, _, err = BuildRequestInitPSK(RequestInitParams{PRF: PRFHMACSHA256, CSBID: 1, T: testT(0), RANDRi: seq(1, 16),
-		TP: &TP{Flags: FlagD | FlagH}, MACAlg: MACNULL}, f.pskI)
+		TP: &TP{Flags: FlagD | FlagH, Data: bobTP}, MACAlg: MACNULL}, f.pskI)
 	if err == nil {
 		t.Error("NULL V MAC accepted")
+	}
+	// A desired TP without IDRr is refused (§6.10); with one the same call succeeds.
+	p := RequestInitParams{PRF: PRFHMACSHA256, CSBID: 1, T: testT(0), RANDRi: seq(1, 16),
+		TP: &TP{Flags: FlagD | FlagH}, MACAlg: MACHMACSHA256256}
+	if _, _, err = BuildRequestInitPSK(p, f.pskI); err == nil {
+		t.Error("desired TP without IDRr accepted")
+	}
+	p.TP.Data = bobTP
+	if _, _, err = BuildRequestInitPSK(p, f.pskI); err != nil {
+		t.Errorf("desired TP with IDRr: %v", err)
 	}
 	// A Responder KEMAC without M is refused when building.
 	_, _, err = BuildTransferResp(TransferRespParams{Init: f.ti, T: testT(9), RANDRr: seq(1, 16), IDRr: f.rsr.IDRr,
@@ -486,17 +498,17 @@ func TestExchangeErrNos(t *testing.T) {
 	}
 	// I = 1 with a TGK but F = 0 is refused in REQUEST_RESP (§6.10).
 	ri, _ := VerifyRequestInitPSK(mustParse(t, f.reqInit.Raw), f.pskI)
-	noF := TICKET{Policy: TP{PRF: PRFHMACSHA256, Flags: FlagD | FlagE | FlagH | FlagI}}
+	noF := TICKET{Policy: TP{PRF: PRFHMACSHA256, Flags: FlagD | FlagE | FlagH | FlagI, Data: bobTP}}
 	_, _, err = BuildRequestResp(RequestRespParams{Init: ri, T: testT(1), Ticket: &noF, EncrAlg: EncrAESCM128,
 		Keys: TicketKeys{MPKi: f.mpki, MPKr: f.mpkr, Keys: []KeyData{spiKey(KeyTGK, f.tgk, 1)}}}, f.pskI)
-	if err == nil {
-		t.Error("I = 1 with a TGK and F = 0 accepted")
+	if err == nil || !strings.Contains(err.Error(), "requires F = 1") {
+		t.Errorf("I = 1 with a TGK and F = 0: %v", err)
 	}
 	// Session keys need an SPI (RFC 6043 §6.2.1).
 	_, _, err = BuildRequestResp(RequestRespParams{Init: ri, T: testT(1), Ticket: f.rr.Ticket, EncrAlg: EncrAESCM128,
 		Keys: TicketKeys{MPKi: f.mpki, MPKr: f.mpkr, Keys: []KeyData{{Type: KeyTGK, Key: f.tgk}}}}, f.pskI)
-	if err == nil {
-		t.Error("TGK without SPI accepted")
+	if err == nil || !strings.Contains(err.Error(), "SPI") {
+		t.Errorf("TGK without SPI: %v", err)
 	}
 }
 

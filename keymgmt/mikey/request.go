@@ -29,7 +29,8 @@ type RequestInitParams struct {
 
 // BuildRequestInitPSK builds and protects a REQUEST_INIT_PSK. The HDR has V = 1, #CS = 0 and the
 // Empty map (RFC 6043 §4.2.1.1). The desired TP must satisfy the flag implications of §6.10, have
-// K = 0, and any desired KEMAC in it must use NULL encryption and NULL MAC (§6.10). It returns the
+// K = 0, name at least one IDRr, and any desired KEMAC in it must use NULL encryption and NULL MAC
+// (§6.10). It returns the
 // message (Raw holds the wire bytes; keep it to verify REQUEST_RESP) and the message keys (their
 // auth key verifies an Error reply, RFC 6043 §5.4).
 func BuildRequestInitPSK(p RequestInitParams, psk []byte) (*Message, MessageKeys, error) {
@@ -98,6 +99,9 @@ func checkDesiredTP(tp *TP) error {
 	}
 	if err := tp.Flags.Validate(); err != nil {
 		return err
+	}
+	if len(tp.IDRs(IDRoleR)) == 0 {
+		return fmt.Errorf("desired TP Data names no responder (RFC 6043 §6.10: at least one IDRr)")
 	}
 	if k := tp.KEMAC(); k != nil && (k.EncrAlg != EncrNULL || k.MACAlg != MACNULL) {
 		return fmt.Errorf("desired KEMAC uses encryption %d / MAC %d, want NULL/NULL (RFC 6043 §6.10)", k.EncrAlg, k.MACAlg)
@@ -193,8 +197,8 @@ type RequestRespParams struct {
 // func, CSB ID, #CS and map type from the request and has V = 0. The KEMAC is
 // E(encr_key, MPKi || [MPKr] || {TEK|TGK|GTGK}) with the NULL MAC, keys derived from the PSK with
 // the response label; its AES-CM IV takes this message's T (digest §4.4). The V MAC covers
-// REQUEST_RESP || REQUEST_INIT. The granted policy must satisfy §6.10: the flag implications, no
-// KEMAC in its TP Data, F = 1 when I = 1 and a TGK is encoded, and its TICKET no Initiator Data.
+// REQUEST_RESP || REQUEST_INIT. The granted policy must satisfy §6.10: the flag implications, at
+// least one IDRr and no KEMAC in its TP Data, F = 1 when I = 1 and a TGK is encoded, and its TICKET no Initiator Data.
 func BuildRequestResp(p RequestRespParams, psk []byte) (*Message, MessageKeys, error) {
 	var keys MessageKeys
 	if p.Init == nil || p.Ticket == nil {
@@ -251,6 +255,9 @@ func BuildRequestResp(p RequestRespParams, psk []byte) (*Message, MessageKeys, e
 func checkGrantedTicket(tk *TICKET, sessionKeys []KeyData) error {
 	if err := tk.Policy.Flags.Validate(); err != nil {
 		return err
+	}
+	if len(tk.Policy.IDRs(IDRoleR)) == 0 {
+		return fmt.Errorf("granted TP Data names no responder (RFC 6043 §6.10: at least one IDRr)")
 	}
 	if tk.Policy.KEMAC() != nil {
 		return fmt.Errorf("granted TP Data carries a KEMAC (RFC 6043 §6.10: SHALL NOT)")
