@@ -27,7 +27,8 @@ func (k MasterKey) String() string {
 // Keys is the SRTP parameter set of one direction as the media layer needs it: a pion
 // protection profile, the master key(s) and the encryption flags. SRTCP is always
 // authenticated (RFC 3711 §3.4) and this package never negotiates unauthenticated SRTP.
-// String, GoString and LogValue redact the key material.
+// The rollover counter starts at 0 for every SSRC (RFC 4568 §6.4: no late joiners), so
+// there is none to carry. String, GoString and LogValue redact the key material.
 type Keys struct {
 	Suite   string
 	Profile srtp.ProtectionProfile

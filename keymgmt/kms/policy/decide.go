@@ -31,12 +31,20 @@ func (s Subject) owns(id string) bool {
 
 // Lookup returns the policy's user with this IMPI or IMPU as a Subject.
 func (p *Policy) Lookup(id string) (Subject, bool) {
-	for _, u := range p.users {
-		if u.IMPI == id || slices.Contains(u.IMPUs, id) {
-			return Subject{IMPI: u.IMPI, IMPUs: slices.Clone(u.IMPUs), Groups: slices.Clone(u.Groups)}, true
-		}
+	i, ok := p.byID[id]
+	if !ok {
+		return Subject{}, false
 	}
-	return Subject{}, false
+	u := p.users[i]
+	return Subject{IMPI: u.IMPI, IMPUs: slices.Clone(u.IMPUs), Groups: slices.Clone(u.Groups)}, true
+}
+
+// groupsOf returns the groups the policy lists for the user with this identity, unshared.
+func (p *Policy) groupsOf(id string) []string {
+	if i, ok := p.byID[id]; ok {
+		return p.users[i].Groups
+	}
+	return nil
 }
 
 // subjectOf completes a subject with what the policy knows about the identity.
@@ -53,7 +61,7 @@ func (p *Policy) inGroup(s Subject, g string) bool {
 		return true
 	}
 	for _, id := range s.identities() {
-		if u, ok := p.Lookup(id); ok && slices.Contains(u.Groups, g) {
+		if slices.Contains(p.groupsOf(id), g) {
 			return true
 		}
 		for _, m := range p.groups[g] {

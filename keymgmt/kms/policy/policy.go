@@ -82,6 +82,7 @@ type ResolveRule struct {
 // Policy is one parsed, validated policy file. It is immutable; Engine swaps whole policies.
 type Policy struct {
 	users   []User
+	byID    map[string]int       // IMPI or IMPU → index in users; the first user listing it wins
 	groups  map[string][]Pattern // group name → member patterns
 	request []RequestRule
 	resolve []ResolveRule
@@ -160,7 +161,7 @@ func Parse(data []byte) (*Policy, error) {
 		return nil, fmt.Errorf("%w: version %d, want %d", ErrInvalid, f.Version, Version)
 	}
 	sum := sha256.Sum256(data)
-	p := &Policy{groups: map[string][]Pattern{}, Digest: hex.EncodeToString(sum[:8])}
+	p := &Policy{groups: map[string][]Pattern{}, byID: map[string]int{}, Digest: hex.EncodeToString(sum[:8])}
 	bad := func(where, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrInvalid, where, fmt.Sprintf(format, args...))
 	}
@@ -202,6 +203,11 @@ func Parse(data []byte) (*Policy, error) {
 		for _, impu := range u.IMPUs {
 			if impu == "" {
 				return nil, bad(where, "empty impu")
+			}
+		}
+		for _, id := range append([]string{u.IMPI}, u.IMPUs...) {
+			if _, ok := p.byID[id]; !ok {
+				p.byID[id] = len(p.users)
 			}
 		}
 		p.users = append(p.users, User{IMPI: u.IMPI, IMPUs: slices.Clone(u.IMPUs), Groups: slices.Clone(u.Groups)})
