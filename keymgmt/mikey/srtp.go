@@ -286,7 +286,9 @@ type SRTPKeying struct {
 	HDR HDR
 	// SPs are the SP payloads the map's policy numbers refer to.
 	SPs []*SP
-	// Keys are the session keys of the KEMAC (TGK, TEK or GTGK, with or without salt).
+	// Keys are the session keys of the KEMAC (TGK, TEK or GTGK, with or without salt). With key
+	// forking (flag I) they must be the forked TGK' (TicketKeys.Fork): RFC 6043 §5.1.3 derives from
+	// TGK' whenever forking is used.
 	Keys []KeyData
 	// Ticket selects the RFC 6043 §5.1.3 label (MIKEY-TICKET); otherwise the RFC 3830 §4.1.3 label
 	// with RAND is used.

@@ -534,3 +534,13 @@ func FuzzSRTPPolicy(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkSRTPSessions(b *testing.B) {
+	in := aes128Keying(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := SRTPSessions(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
