@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -126,7 +127,7 @@ func (m *Memory) TicketKeys(ctx context.Context) ([]TicketKey, error) {
 	for _, k := range m.keys {
 		out = append(out, k.clone())
 	}
-	slices.SortFunc(out, func(a, b TicketKey) int { return int(int64(a.ID) - int64(b.ID)) })
+	slices.SortFunc(out, func(a, b TicketKey) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
