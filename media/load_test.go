@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,7 +135,14 @@ func loadStep(t *testing.T, calls int, dur time.Duration) (loadResult, error) {
 		}
 		streams = append(streams, b)
 	}
-	for _, s := range streams {
+	// Real calls start at unrelated times; starting all streams in one instant would align
+	// their 20 ms ticks into one burst per period, whose processing order then shows up as
+	// jitter. Spread the start phases evenly over one packet interval.
+	t0 := time.Now()
+	for i, s := range streams {
+		for target := t0.Add(time.Duration(i) * ptime / time.Duration(len(streams))); time.Now().Before(target); {
+			runtime.Gosched()
+		}
 		if err := s.Start(context.Background()); err != nil {
 			return loadResult{}, err
 		}
