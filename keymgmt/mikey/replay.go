@@ -76,10 +76,13 @@ func CheckReplay(ctx context.Context, c ReplayCache, w Window, now time.Time, id
 	if err != nil {
 		return err
 	}
-	if err := c.Remember(ctx, NewReplayKey(identity, t, rands...), exp); err != nil {
-		return fmt.Errorf("mikey: replay check: %w", err)
+	err = c.Remember(ctx, NewReplayKey(identity, t, rands...), exp)
+	var pe *ProtocolError
+	if err == nil || errors.As(err, &pe) {
+		// A replay is returned as the cache gave it: a bare *ProtocolError for the Error reply.
+		return err
 	}
-	return nil
+	return fmt.Errorf("mikey: replay cache: %w", err)
 }
 
 // MemoryReplayCache is a bounded in-memory ReplayCache. When it is full it first drops expired

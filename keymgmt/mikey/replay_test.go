@@ -255,3 +255,25 @@ func BenchmarkMemoryReplayCache(b *testing.B) {
 		_ = c.Remember(ctx, keys[i%len(keys)], freshNow.Add(time.Duration(i)*time.Millisecond+time.Hour))
 	}
 }
+
+// failingCache stands in for a persistent store that is down.
+type failingCache struct{ err error }
+
+func (f failingCache) Remember(context.Context, ReplayKey, time.Time) error { return f.err }
+
+func TestCheckReplayErrors(t *testing.T) {
+	ctx := context.Background()
+	ts := mustT(t, TSNTPUTC, freshNow)
+	down := errors.New("store down")
+	err := CheckReplay(ctx, failingCache{down}, Window{}, freshNow, nil, ts)
+	var pe *ProtocolError
+	if !errors.Is(err, down) || errors.As(err, &pe) {
+		t.Fatalf("store failure: %v", err)
+	}
+	c, _ := newCache(t, 2)
+	_ = CheckReplay(ctx, c, Window{}, freshNow, nil, ts)
+	err = CheckReplay(ctx, c, Window{}, freshNow, nil, ts)
+	if pe, ok := err.(*ProtocolError); !ok || pe.ErrNo != ErrInvalidTS {
+		t.Fatalf("replay is not a bare *ProtocolError: %T %v", err, err)
+	}
+}
