@@ -311,17 +311,17 @@ func (s *Stream) Events() <-chan Event { return s.events }
 // Start begins sending and receiving. The stream runs until ctx ends or Stop is called.
 func (s *Stream) Start(ctx context.Context) error {
 	s.mu.Lock()
-	if s.started {
+	if s.started || s.stopped {
 		s.mu.Unlock()
-		return errors.New("media: stream already started")
+		return errors.New("media: stream already started or stopped")
 	}
 	s.started = true
 	now := s.clock.Now()
 	s.t0 = now
 	s.nextRTCP = now.Add(s.rtcpIntervalLocked())
+	ctx, s.cancel = context.WithCancel(ctx)
 	s.mu.Unlock()
 
-	ctx, s.cancel = context.WithCancel(ctx)
 	var readers sync.WaitGroup
 	readers.Add(1)
 	go s.readLoop(&readers, s.rtpConn, false)
@@ -345,13 +345,13 @@ func (s *Stream) Start(ctx context.Context) error {
 // sockets and the Events channel, and returns once every goroutine has ended.
 func (s *Stream) Stop() {
 	s.mu.Lock()
-	started := s.started
+	started, cancel := s.started, s.cancel
 	s.mu.Unlock()
 	if !started {
 		s.finish()
 		return
 	}
-	s.cancel()
+	cancel()
 	s.wg.Wait()
 }
 
