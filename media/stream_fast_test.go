@@ -260,3 +260,45 @@ func TestStreamPacingInjectedClock(t *testing.T) {
 		t.Fatalf("skipped %d ticks", st.SkippedTicks)
 	}
 }
+
+// Stop without Start, twice, closes the Events channel; Start after Stop fails; a started
+// stream sends its BYE once however often Stop is called.
+func TestStopLifecycle(t *testing.T) {
+	s := fuzzStream(t, nil)
+	s.Stop()
+	s.Stop()
+	if _, ok := <-s.Events(); ok {
+		t.Fatal("events open after Stop")
+	}
+	if err := s.Start(context.Background()); err == nil {
+		t.Fatal("Start after Stop succeeded")
+	}
+	conn := newCaptureConn()
+	s2, err := New(Config{Conn: conn, Remote: net.UDPAddrFromAddrPort(fuzzPeer), RTCPMux: true, Codec: pcmu(t), SSRC: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s2.Stop()
+	s2.Stop()
+	byes := 0
+	for _, p := range conn.take() {
+		if !isRTCP(p) {
+			continue
+		}
+		pkts, err := rtcp.Unmarshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pk := range pkts {
+			if g, ok := pk.(*rtcp.Goodbye); ok && len(g.Sources) == 1 && g.Sources[0] == 9 {
+				byes++
+			}
+		}
+	}
+	if byes != 1 {
+		t.Fatalf("%d BYE packets", byes)
+	}
+}
