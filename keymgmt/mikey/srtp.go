@@ -135,8 +135,9 @@ func ParseSRTPPolicy(sp *SP) (SRTPPolicy, error) {
 //     our refusal), AES-CM PRF, key derivation rate 0 (pion derives session keys once), SRTP prefix
 //     length 0 (RFC 3711 §4.3.3 keystream prefix, unused by pion), salt length 14, FEC order 0.
 //
-// AEAD_AES_128_GCM and AEAD_AES_256_GCM are never produced: RFC 3830 §6.10.1 has no GCM encryption
-// algorithm value (RFC 7714 registers MIKEY values, which this package does not implement).
+// AEAD_AES_128_GCM and AEAD_AES_256_GCM are never produced: RFC 3830 §6.10.1 and RFC 6043 have no
+// GCM encryption algorithm value. RFC 7714 may register MIKEY values for AES-GCM; that text was not
+// checked, so an unknown algorithm value stays a refusal.
 func (p SRTPPolicy) Profile() (srtp.ProtectionProfile, error) {
 	n := p.PolicyNo
 	if p.AuthAlg != SRTPAuthSHA1 {
