@@ -254,7 +254,7 @@ func TestSRTCPAuthenticatedWithoutEncryption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// _32 shortens only the SRTP tag; SRTCP keeps 80 bits (RFC 4568 §6.2.1, RFC 3711 §5.2).
+	// _32 shortens only the SRTP tag; SRTCP keeps 80 bits (RFC 4568 §6.2 table, §6.2.2).
 	if len(wire) != len(plain)+4+10 {
 		t.Fatalf("SRTCP length %d, want %d", len(wire), len(plain)+14)
 	}
