@@ -469,3 +469,34 @@ func TestOpenBaseTicketPolicyRules(t *testing.T) {
 		}
 	}
 }
+
+// A KMS issues a base ticket under TPK id 7 and later, after rotating to TPK id 8, still resolves
+// it: the THDR names the key.
+func ExampleOpenBaseTicket() {
+	tpks := map[uint32][]byte{7: bytes.Repeat([]byte{7}, 32), 8: bytes.Repeat([]byte{8}, 32)}
+	ts, _ := NewT(TSNTPUTC, time.Date(2026, 11, 26, 18, 0, 0, 0, time.UTC))
+	tk, err := CreateBaseTicket(BaseTicketParams{
+		Policy: TP{PRF: PRFHMACSHA256, Flags: FlagD | FlagE | FlagF | FlagG | FlagH,
+			Data: []Payload{&IDR{Role: IDRoleR, Type: IDTypeURI, Data: []byte("sip:bob@example.org")}}},
+		KeyID: 7, TPK: tpks[7], T: ts,
+		Rand: bytes.NewReader(make([]byte, 64)), // crypto/rand.Reader in real use
+		Keys: []KeyData{{Type: KeyTGK, KV: KVSPI, Key: make([]byte, 16), SPI: []byte{0, 0, 0, 1}}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	lookup := func(_ context.Context, id uint32) ([]byte, error) {
+		if k, ok := tpks[id]; ok {
+			return k, nil
+		}
+		return nil, ErrUnknownTPK
+	}
+	c, err := OpenBaseTicket(context.Background(), tk, lookup)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.KeyID, c.Policy.Flags, len(c.MPKi), len(c.Keys))
+	// Output: 7 DEFGH------- 32 1
+}

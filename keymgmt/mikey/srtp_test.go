@@ -544,3 +544,16 @@ func BenchmarkSRTPSessions(b *testing.B) {
 		}
 	}
 }
+
+// The SP payload an offer sends for AES_CM_128_HMAC_SHA1_80, and how a receiver reads it back.
+func ExampleSRTPPolicyFor() {
+	sp, _ := SRTPPolicyFor(0, srtp.ProtectionProfileAes128CmHmacSha1_80)
+	body, _ := sp.appendBody(nil)
+	fmt.Printf("SP params: % x\n", body[4:])
+	pol, _ := ParseSRTPPolicy(sp)
+	prof, _ := pol.Profile()
+	fmt.Println(prof == srtp.ProtectionProfileAes128CmHmacSha1_80, pol.SRTPEncr, pol.SRTCPEncr)
+	// Output:
+	// SP params: 00 01 01 01 01 10 02 01 01 03 01 14 04 01 0e 07 01 01 08 01 01 0a 01 01 0b 01 0a
+	// true true true
+}
