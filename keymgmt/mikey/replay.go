@@ -85,6 +85,14 @@ func CheckReplay(ctx context.Context, c ReplayCache, w Window, now time.Time, id
 	return fmt.Errorf("mikey: replay cache: %w", err)
 }
 
+// Freshness returns the hook the exchange verifiers take (exchange.go): after a message's MAC has
+// verified, its T is checked against w at now() and the message is recorded in c.
+func (w Window) Freshness(ctx context.Context, c ReplayCache, now func() time.Time) Freshness {
+	return func(t *T, identity []byte, rands ...[]byte) error {
+		return CheckReplay(ctx, c, w, now(), identity, t, rands...)
+	}
+}
+
 // MemoryReplayCache is a bounded in-memory ReplayCache. When it is full it first drops expired
 // entries, then the entry that expires soonest; it then remembers that expiry as a floor and refuses
 // every message that would expire at or before it (ErrReplayCacheFull): such a message is as old as

@@ -277,3 +277,42 @@ func TestCheckReplayErrors(t *testing.T) {
 		t.Fatalf("replay is not a bare *ProtocolError: %T %v", err, err)
 	}
 }
+
+// A KMS verifying REQUEST_INIT_PSK with the Freshness hook: the first copy passes, the replay and a
+// stale message are refused with Invalid TS.
+func TestFreshnessHookWithRequestInit(t *testing.T) {
+	ctx := context.Background()
+	psk := seqBytes(0, 32)
+	cache, clk := newCache(t, 64)
+	hook := Window{Skew: time.Minute}.Freshness(ctx, cache, clk.Now)
+	build := func(at time.Time) *Message {
+		t.Helper()
+		m, _, err := BuildRequestInitPSK(RequestInitParams{PRF: PRFHMACSHA256, CSBID: 1, T: mustT(t, TSNTPUTC, at),
+			RANDRi: seqBytes(0x10, 16), IDRpsk: &IDR{Role: IDRolePSK, Type: IDTypeNAI, Data: []byte("btid@bsf.example.org")},
+			TP: &TP{PRF: PRFHMACSHA256, Flags: FlagD | FlagE | FlagF | FlagG | FlagH,
+				Data: []Payload{&IDR{Role: IDRoleR, Type: IDTypeURI, Data: []byte("sip:bob@example.org")}}},
+			MACAlg: MACHMACSHA256256}, psk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm, err := ParseMessage(m.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pm
+	}
+	m := build(clk.Now())
+	if _, err := VerifyRequestInitPSK(m, psk, hook); err != nil {
+		t.Fatal(err)
+	}
+	_, err := VerifyRequestInitPSK(m, psk, hook)
+	wantErrNo(t, err, ErrInvalidTS)
+	if !errors.Is(err, ErrReplay) {
+		t.Fatalf("replay: %v", err)
+	}
+	_, err = VerifyRequestInitPSK(build(clk.Now().Add(-2*time.Minute)), psk, hook)
+	wantErrNo(t, err, ErrInvalidTS)
+	if errors.Is(err, ErrReplay) {
+		t.Fatalf("stale message refused as a replay, want a window refusal: %v", err)
+	}
+}
