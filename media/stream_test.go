@@ -116,6 +116,24 @@ func (p *pair) start(t testing.TB) {
 	}
 }
 
+// waitPlayed lets a call run on until every sink has played at least n samples, or until
+// limit: on a starved machine the tick loops skip ticks and less audio is played per second.
+func waitPlayed(n int, limit time.Duration, sinks ...*collectSink) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		done := true
+		for _, s := range sinks {
+			if len(s.samples()) < n {
+				done = false
+			}
+		}
+		if done {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // checkTone asserts that pcm holds a clear 1 kHz tone, measured with M1's Goertzel detector
 // (audio.DetectTone: frequency and SNR) on 200 ms blocks: the median block must reach minSNR.
 // The first half second (jitter-buffer fill) and the silence after the sender stopped are left
@@ -165,6 +183,7 @@ func TestToneEachSuite(t *testing.T) {
 			p := newPair(t, prof, []byte{7}, nil, nil)
 			p.start(t)
 			time.Sleep(3 * time.Second)
+			waitPlayed(3*8000, 5*time.Second, p.sinkA, p.sinkB)
 			p.a.Stop()
 			var bye bool
 			deadline := time.After(2 * time.Second)
@@ -238,6 +257,7 @@ func TestTonePlainNoMuxDTMF(t *testing.T) {
 		t.Fatalf("digits %q, want 1#9", string(digits))
 	}
 	time.Sleep(time.Second)
+	waitPlayed(3*8000, 5*time.Second, p.sinkB)
 	p.a.Stop()
 	p.b.Stop()
 	// DTMF replaces audio for its duration (RFC 4733 §2.5), so no per-block check here.
@@ -384,6 +404,7 @@ func TestRekeyMidStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(time.Second)
+			waitPlayed(2*8000, 5*time.Second, p.sinkB)
 			p.a.Stop()
 			p.b.Stop()
 			st := p.b.Stats()
