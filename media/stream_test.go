@@ -183,7 +183,7 @@ func TestToneEachSuite(t *testing.T) {
 			p := newPair(t, prof, []byte{7}, nil, nil)
 			p.start(t)
 			time.Sleep(3 * time.Second)
-			waitPlayed(3*8000, 5*time.Second, p.sinkA, p.sinkB)
+			waitPlayed(3*8000, 3*time.Second, p.sinkA, p.sinkB)
 			p.a.Stop()
 			var bye bool
 			deadline := time.After(2 * time.Second)
@@ -257,7 +257,7 @@ func TestTonePlainNoMuxDTMF(t *testing.T) {
 		t.Fatalf("digits %q, want 1#9", string(digits))
 	}
 	time.Sleep(time.Second)
-	waitPlayed(3*8000, 5*time.Second, p.sinkB)
+	waitPlayed(3*8000, 3*time.Second, p.sinkB)
 	p.a.Stop()
 	p.b.Stop()
 	// DTMF replaces audio for its duration (RFC 4733 §2.5), so no per-block check here.
@@ -404,7 +404,7 @@ func TestRekeyMidStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(time.Second)
-			waitPlayed(2*8000, 5*time.Second, p.sinkB)
+			waitPlayed(2*8000, 3*time.Second, p.sinkB)
 			p.a.Stop()
 			p.b.Stop()
 			st := p.b.Stats()
