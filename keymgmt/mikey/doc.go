@@ -29,4 +29,22 @@
 //   - RFC 3830 §4.1.3 and RFC 6043 §5.1.3 (TEK and salt from a TGK per crypto session), §6.10.1
 //     (SRTP policy with the RFC 3711 §8.2 defaults), RFC 3711 and RFC 6188 (pion/srtp profiles):
 //     SRTPSessions, ParseSRTPPolicy, SRTPPolicyFor.
+//
+// Key derivation and crypto (prf.go, keyderiv.go, kemac_crypto.go, mac.go):
+//   - RFC 3830 §4.1.2 PRF (MIKEY-1) and RFC 6043 §6.1 PRF-HMAC-SHA-256, inkeys of any length with full
+//     256-bit last chunks; RFC 3830 §4.1.3 (keys from a TGK) and §4.1.4 (message keys); RFC 6043
+//     §5.1.1 (forking MPKr' and TGK'), §5.1.2 (message-key labels, initial 0x01 / response 0x02),
+//     §5.1.3 (TEK labels by the H and G flags), §6.10 (the Initiator Data Vr key), Appendix A.2.1
+//     (keys from a TPK) and A.2.2 (MPKi/MPKr).
+//   - KEMAC protection: NULL, AES-CM-128 and AES-CM-256 with the RFC 3830 §4.2.3 IV, AES-KW-128 (RFC
+//     3394 wrap/unwrap, the salt as IV); MACs HMAC-SHA-1-160 and HMAC-SHA-256-256, checked in
+//     constant time.
+//
+// Exchanges (exchange.go, request.go, transfer.go, resolve.go, errmsg.go, psk.go): builders and
+// verifiers of REQUEST_INIT_PSK/REQUEST_RESP (RFC 6043 §4.2.1), TRANSFER_INIT/TRANSFER_RESP
+// (§4.2.2, with key forking and the TICKET Initiator Data), RESOLVE_INIT_PSK/RESOLVE_RESP (§4.2.3),
+// the Error message (§5.4, RFC 3830 §5.1.2) and the RFC 3830 §3.1 PSK init and verification
+// messages; MAC coverage of RFC 6043 Table 5.2 and RFC 3830 §5.2. Verifiers answer failures with a
+// *ProtocolError carrying the ErrNo; the PK variants (§4.2.1.3, §4.2.3.3) and CSB updates (§5.2) are
+// not implemented.
 package mikey
