@@ -47,10 +47,8 @@ func (s *Stream) tick(now time.Time) {
 		s.log.Debug("send RTP", "err", err)
 	}
 	s.playout(now)
-	s.mu.Lock()
-	due := !now.Before(s.nextRTCP)
-	s.mu.Unlock()
-	if due {
+	// nextRTCP is written only on this goroutine (and before it starts), so no lock here.
+	if !now.Before(s.nextRTCP) {
 		if err := s.sendRTCP(now, false); err != nil {
 			s.log.Debug("send RTCP", "err", err)
 		}
@@ -73,6 +71,11 @@ func (s *Stream) sendMedia() error {
 			s.mu.Unlock()
 		}
 		if !s.dtmfTx.Idle() {
+			// The Source keeps real time (a microphone would otherwise back up) and its
+			// audio during the event is dropped.
+			if s.cfg.Source != nil {
+				_, _ = audio.ReadFull(s.cfg.Source, s.pcm)
+			}
 			ts, marker, payloads := s.dtmfTx.Next(s.samples)
 			var err error
 			for _, pl := range payloads {
