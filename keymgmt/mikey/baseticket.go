@@ -331,6 +331,9 @@ func OpenBaseTicket(ctx context.Context, t *TICKET, lookup TPKLookup) (*BaseTick
 	if kemac.EncrAlg != EncrAESCM128 && kemac.EncrAlg != EncrAESCM256 {
 		return nil, protoErr(ErrInvalidEA, "base ticket: KEMAC encryption %d: only AES-CM", kemac.EncrAlg)
 	}
+	if lookup == nil {
+		return nil, errors.New("mikey: base ticket: no TPK lookup")
+	}
 	tpk, err := lookup(ctx, thdr.KeyID)
 	if errors.Is(err, ErrUnknownTPK) {
 		return nil, &ProtocolError{ErrNo: ErrAuthFailure, Err: fmt.Errorf("base ticket: TPK key id %d: %w", thdr.KeyID, err)}

@@ -180,6 +180,9 @@ func TestBaseTicketKeyRotation(t *testing.T) {
 	// The wrong TPK under the right id: the MAC fails.
 	_, err = OpenBaseTicket(ctx, tk1, testLookup(map[uint32][]byte{1: testTPK2}))
 	wantTicketErr(t, err, ErrAuthFailure)
+	if _, err := OpenBaseTicket(ctx, tk1, nil); err == nil {
+		t.Fatal("opened without a lookup")
+	}
 	// A key store failure is not a protocol error.
 	storeErr := errors.New("store down")
 	_, err = OpenBaseTicket(ctx, tk1, func(context.Context, uint32) ([]byte, error) { return nil, storeErr })
