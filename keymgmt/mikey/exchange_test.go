@@ -597,7 +597,8 @@ func TestExchangeFreshness(t *testing.T) {
 // RFC 6043 Table 5.2 and §5.1.2 describe it: key from refPRF (prf_test.go) over a label written
 // out byte by byte, HMAC from crypto/hmac over the raw bytes cut by hand (the TRANSFER_INIT
 // Initiator Data length and Initiator Data located from the end of the message) followed by the
-// identities or the initial message. It shares no code with the builders and verifiers.
+// identities or the initial message; likewise the RFC 3830 PSK init and verification MACs (§5.2).
+// It shares no code with the builders and verifiers.
 func TestMACCoverageIndependent(t *testing.T) {
 	for _, cfg := range flowCfgs[:2] { // the configurations without a KEMAC after TICKET
 		f := newFlow(t, cfg)
@@ -665,5 +666,29 @@ func TestMACCoverageIndependent(t *testing.T) {
 		check("RESOLVE_RESP", f.resResp, f.pskR, 2, nil, randRr, body(f.resResp), f.resInit.Raw)
 		// Error: the message alone, with the auth key of the message in error (the TRANSFER_INIT).
 		check("Error", f.errMsg, f.mpki, 1, tRi, nil, body(f.errMsg))
+
+		// RFC 3830 PSK: label 2d22ac75 || 0xFF || CSB ID || RAND (§4.1.4); the I_MESSAGE MAC covers
+		// the message up to its KEMAC MAC (§5.2); the verification MAC appends Identity_i,
+		// Identity_r and the Initiator's 64-bit timestamp.
+		rand := f.pskInit.RAND().Data
+		csb := f.pskInit.HDR.CSBID
+		l := append(mustHex(t, "2d22ac75ff"), byte(csb>>24), byte(csb>>16), byte(csb>>8), byte(csb))
+		key := refPRF(sha256PRF, f.pskI, append(l, rand...), macLen)
+		for _, c := range []struct {
+			name  string
+			raw   []byte
+			extra []byte
+		}{
+			{"PSK init", f.pskInit.Raw, nil},
+			{"PSK verification", f.pskVerify.Raw, cat([]byte("donald@duck.com"), []byte("mickey@mouse.com"),
+				mustHex(t, fmt.Sprintf("%016x", f.pskInit.T().Value)))},
+		} {
+			mac := hmac.New(h, key)
+			mac.Write(c.raw[:len(c.raw)-macLen])
+			mac.Write(c.extra)
+			if got := c.raw[len(c.raw)-macLen:]; !bytes.Equal(got, mac.Sum(nil)) {
+				t.Errorf("%s %s: MAC %x, independent %x", f.name, c.name, got, mac.Sum(nil))
+			}
+		}
 	}
 }
