@@ -48,3 +48,20 @@ func (p *pacer) poll(now time.Time) (due bool, wait time.Duration, skipped int64
 
 // deadline is the scheduled time of tick n.
 func (p *pacer) deadline(n int64) time.Time { return p.start.Add(time.Duration(n) * p.period) }
+
+// wakeGrid aligns the wake-ups of all streams in a process to a common 4 ms grid (of wall-clock
+// phase). Go fires timers that fall due together in one pass, so a thousand streams cost about
+// 250 thread wake-ups a second instead of 50 000; and because 20 ms is a multiple of the grid,
+// each stream's ticks are delayed by the same constant (< 4 ms), which adds no jitter.
+const wakeGrid = 4 * time.Millisecond
+
+// coalesce extends wait so that now+wait falls on the wake grid.
+func coalesce(now time.Time, wait time.Duration) time.Duration {
+	if r := now.Add(wait).UnixNano() % int64(wakeGrid); r != 0 {
+		if r < 0 {
+			r += int64(wakeGrid)
+		}
+		wait += wakeGrid - time.Duration(r)
+	}
+	return wait
+}

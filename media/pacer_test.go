@@ -60,3 +60,36 @@ func TestPacerSkipsAfterStall(t *testing.T) {
 		t.Fatalf("early poll: due=%v wait=%v", due, wait)
 	}
 }
+
+// Coalesced wake-ups land on the 4 ms grid and delay a stream's ticks by a constant, so they add
+// no jitter.
+func TestCoalesce(t *testing.T) {
+	start := time.Unix(100, 1_234_567) // phase 1.234567 ms past the grid
+	p := pacer{start: start, period: 20 * time.Millisecond}
+	now := start
+	var lag time.Duration
+	for i := 0; i < 100; i++ {
+		due, wait, _ := p.poll(now)
+		if due {
+			// Tick 0 runs at once; every later tick waits and lands on the grid.
+			if l := now.Sub(p.deadline(p.n)); p.n > 1 && l != lag {
+				t.Fatalf("tick %d late by %v, earlier ticks by %v", p.n, l, lag)
+			} else if p.n == 1 {
+				lag = l
+			}
+			p.n++
+			continue
+		}
+		w := coalesce(now, wait)
+		if w < wait || w >= wait+wakeGrid {
+			t.Fatalf("coalesce(%v) = %v", wait, w)
+		}
+		now = now.Add(w)
+		if now.UnixNano()%int64(wakeGrid) != 0 {
+			t.Fatalf("woke off the grid at %v", now)
+		}
+	}
+	if want := wakeGrid - 1_234_567; lag != want || p.n < 10 {
+		t.Fatalf("constant lag %v, want %v", lag, want)
+	}
+}

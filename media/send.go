@@ -22,7 +22,7 @@ func (s *Stream) tickLoop(ctx context.Context, start time.Time) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-s.clock.After(wait):
+			case <-s.clock.After(coalesce(now, wait)):
 			}
 			continue
 		}
