@@ -182,9 +182,6 @@ func newTestUA(t *testing.T, core *testCore, user, tp string) *testUA {
 	_, p, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(p)
 	opts := []sipgo.ClientOption{sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientNAT()}
-	if tp == "udp" {
-		opts = append(opts, sipgo.WithClientConnectionAddr(addr))
-	}
 	cli, err := sipgo.NewClient(ua, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -198,6 +195,17 @@ func newTestUA(t *testing.T, core *testCore, user, tp string) *testUA {
 		callID: user + "-reg-" + strconv.Itoa(port), cseq: 1}
 	u.dua = &sipgo.DialogUA{Client: cli, ContactHDR: contact}
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.To().Params.Has("tag") {
+			// re-INVITE: accept it within the existing dialog.
+			u.mu.Lock()
+			u.invites = append(u.invites, req)
+			u.mu.Unlock()
+			res := sip.NewResponseFromRequest(req, 200, "OK", []byte("v=0\r\n"))
+			res.AppendHeader(u.contact.Clone())
+			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			tx.Respond(res)
+			return
+		}
 		ds, err := u.dua.ReadInvite(req, tx)
 		if err != nil {
 			t.Errorf("%s: ReadInvite: %v", user, err)
@@ -343,6 +351,12 @@ func independentDigest(ch *gba.Challenge, user, password, method, uri, cnonce st
 	resp := H(ha1 + ":" + ch.Nonce + ":00000001:" + cnonce + ":auth:" + ha2)
 	return fmt.Sprintf(`Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=%s, qop=auth, nc=00000001, cnonce="%s"`,
 		user, ch.Realm, ch.Nonce, uri, resp, ch.Algorithm, cnonce)
+}
+
+func (u *testUA) setOnInvite(f func(ds *sipgo.DialogServerSession, tx sip.ServerTransaction)) {
+	u.mu.Lock()
+	u.onInvite = f
+	u.mu.Unlock()
 }
 
 func (u *testUA) got() (invites, acks, byes []*sip.Request, cancels int) {
