@@ -269,7 +269,7 @@ func (e *env) ue(impi string, urls ...string) *ue {
 func (e *env) client(urls []string, keys kms.KeyProvider, inval func(string)) *kms.Client {
 	e.t.Helper()
 	c, err := kms.NewClient(kms.ClientConfig{URLs: urls, FQDN: kmsFQDN, Keys: keys, Invalidate: inval, Now: e.clk.Now,
-		Rand: newRand(4), PRF: mikey.PRFHMACSHA256, Skew: testSkew, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		Rand: newRand(byte(100 + seedCounter.Add(1))), PRF: mikey.PRFHMACSHA256, Skew: testSkew, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
