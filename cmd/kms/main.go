@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/imsphone/imsphone/gba/zn"
+	"github.com/imsphone/imsphone/internal/kmszn"
+	"github.com/imsphone/imsphone/keymgmt/kms"
+	"github.com/imsphone/imsphone/keymgmt/kms/policy"
+	"github.com/imsphone/imsphone/keymgmt/kms/store"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kms:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("kms", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "configs/kms.yaml", "YAML configuration file")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	log, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		return err
+	}
+	fc, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	cfg, err := fc.serverConfig()
+	if err != nil {
+		return err
+	}
+	znCfg, err := fc.znConfig()
+	if err != nil {
+		return err
+	}
+	eng, err := policy.Load(fc.rel(fc.Policy))
+	if err != nil {
+		return err
+	}
+	var st store.Store
+	if fc.Store == "memory" {
+		st = store.NewMemory()
+	} else if st, err = store.OpenBolt(fc.rel(fc.Store), store.BoltOptions{}); err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := syncUsers(ctx, st, eng.Current()); err != nil {
+		return err
+	}
+	zr, err := kmszn.New(znCfg, zn.CacheConfig{MaxEntries: fc.Zn.CacheEntries})
+	if err != nil {
+		return err
+	}
+	srv, err := kms.New(ctx, cfg, kms.Options{Store: st, Policy: eng, Zn: zr, Logger: log,
+		Audit: log.With("log", "audit")})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", fc.Listen)
+	if err != nil {
+		return err
+	}
+	go reloadOnHUP(ctx, log, eng, st)
+	log.Info("kms listening", "addr", ln.Addr().String(), "path", cfg.Path, "tls", cfg.TLS != nil, "fqdn", cfg.FQDN)
+	err = srv.Serve(ctx, ln)
+	log.Info("kms stopped", "err", err)
+	return err
+}
+
+// syncUsers puts the policy file's users (IMPI → IMPUs, groups) into the store, the KMS's user
+// store.
+func syncUsers(ctx context.Context, st store.Store, p *policy.Policy) error {
+	for _, u := range p.Users() {
+		if err := st.PutUser(ctx, store.User{IMPI: u.IMPI, IMPUs: u.IMPUs, Groups: u.Groups}); err != nil {
+			return fmt.Errorf("user %s: %w", u.IMPI, err)
+		}
+	}
+	return nil
+}
+
+// reloadOnHUP reloads the policy (and its users) on SIGHUP; a bad file leaves the running policy.
+func reloadOnHUP(ctx context.Context, log *slog.Logger, eng *policy.Engine, st store.Store) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := eng.Reload(); err != nil {
+				log.Error("policy reload failed, keeping the running policy", "err", err)
+				continue
+			}
+			if err := syncUsers(ctx, st, eng.Current()); err != nil {
+				log.Error("policy users", "err", err)
+			}
+			log.Info("policy reloaded", "digest", eng.Current().Digest)
+		}
+	}
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, errors.New("-log-format: want text or json")
+}
