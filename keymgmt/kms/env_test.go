@@ -31,15 +31,27 @@ const (
 )
 
 // clock is the injected clock every party of a test shares.
+// With real set it runs in real time, shifted by the sum of the Add calls (benchmarks).
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	real bool
+	off  time.Duration
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.real {
+		return time.Now().Add(c.off)
+	}
+	return c.t
+}
+
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	c.off += d
 	c.mu.Unlock()
 }
 
@@ -90,11 +102,13 @@ type envCfg struct {
 	cfg     kms.Config
 	noRate  bool
 	skipNow bool // do not move the clock past epoch + skew
+	real    bool // real-time clock
+	boltOpt store.BoltOptions
 }
 
 // env is one test world on loopback: the test BSF (Ub and Zn), the KMS over HTTP and UEs.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *clock
 	bsfUb  string
 	znCfg  zn.ClientConfig
@@ -110,9 +124,9 @@ type env struct {
 	audits []kms.AuditEvent
 }
 
-func newEnv(t *testing.T, ec envCfg) *env {
+func newEnv(t testing.TB, ec envCfg) *env {
 	t.Helper()
-	e := &env{t: t, clk: &clock{t: time.Date(2026, 11, 26, 19, 0, 0, 0, time.UTC)}, cfg: ec}
+	e := &env{t: t, clk: &clock{t: time.Date(2026, 11, 26, 19, 0, 0, 0, time.UTC), real: ec.real}, cfg: ec}
 	var subs []bsf.Subscriber
 	for i, u := range users {
 		subs = append(subs, bsf.Subscriber{IMPI: u.IMPI, K: testK, OPc: testOPc, AMF: [2]byte{0x80, 0}, SQN: uint64(0x20 + i)})
@@ -160,7 +174,7 @@ func (e *env) openStore() store.Store {
 	if e.dbPath == "" {
 		return store.NewMemory()
 	}
-	st, err := store.OpenBolt(e.dbPath, store.BoltOptions{})
+	st, err := store.OpenBolt(e.dbPath, e.cfg.boltOpt)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -290,7 +304,7 @@ func kmsErr(t *testing.T, err error) *kms.Error {
 	return ke
 }
 
-func must(t *testing.T, err error, what string, args ...any) {
+func must(t testing.TB, err error, what string, args ...any) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)

@@ -1,0 +1,176 @@
+package kms_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/imsphone/imsphone/keymgmt/kms"
+	"github.com/imsphone/imsphone/keymgmt/kms/store"
+	"github.com/imsphone/imsphone/keymgmt/mikey"
+)
+
+// benchPairs drives REQUEST+RESOLVE pairs through HTTP on loopback with `workers` concurrent
+// load-generator goroutines in the same process, and reports pairs per second and the p50 and
+// p99 latency of one pair. The UEs bootstrap once; the KMS's Zn cache then holds both keys.
+func benchPairs(b *testing.B, ec envCfg, workers int) {
+	ec.noRate, ec.real = true, true
+	ec.cfg.MaxConcurrent = 4 * workers
+	e := newEnv(b, ec)
+	alice, bob := e.ue("alice@home1.net"), e.ue("bob1@home1.net")
+	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}
+	b.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	mk := func(u *ue) *kms.Client {
+		c, err := kms.NewClient(kms.ClientConfig{URLs: []string{e.url}, FQDN: kmsFQDN, Keys: u.keys.Key, Now: e.clk.Now,
+			PRF: mikey.PRFHMACSHA256, Skew: testSkew, HTTPClient: hc})
+		must(b, err, "client")
+		return c
+	}
+	ca, cb := mk(alice), mk(bob)
+	ctx := context.Background()
+	req := kms.TicketRequest{Initiator: idr(mikey.IDRoleI, alice.impu), Responders: []*mikey.IDR{idr(mikey.IDRoleR, "sip:bob@home1.net")}, Flags: baseFlags}
+	bobR := idr(mikey.IDRoleR, bob.impu)
+	pair := func() error {
+		tk, err := ca.RequestTicket(ctx, req)
+		if err != nil {
+			return err
+		}
+		_, err = cb.ResolveTicket(ctx, bobR, tk.Resp.Ticket)
+		return err
+	}
+	must(b, pair(), "warm-up pair")
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				t0 := time.Now()
+				if err := pair(); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	if err, _ := firstErr.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/el.Seconds(), "pairs/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkPairsHTTP: REQUEST+RESOLVE pairs over HTTP/1.1 on loopback. "bolt" is the embedded
+// file store (with bbolt batching of the replay-cache and use-count writes), "memory" the
+// in-memory store for comparison.
+func BenchmarkPairsHTTP(b *testing.B) {
+	w := 8 * runtime.GOMAXPROCS(0)
+	b.Run(fmt.Sprintf("bolt-batch2ms/workers=%d", w), func(b *testing.B) {
+		benchPairs(b, envCfg{bolt: true, boltOpt: store.BoltOptions{BatchDelay: 2 * time.Millisecond}}, w)
+	})
+	b.Run(fmt.Sprintf("memory/workers=%d", w), func(b *testing.B) { benchPairs(b, envCfg{}, w) })
+}
+
+// BenchmarkPairHandle is one REQUEST+RESOLVE pair through Server.Handle (parsing, MACs, tickets,
+// replay cache in memory, policy, audit) without HTTP.
+func BenchmarkPairHandle(b *testing.B) {
+	e := newEnv(b, envCfg{noRate: true})
+	alice, bob := e.ue("alice@home1.net"), e.ue("bob1@home1.net")
+	ctx := context.Background()
+	abtid, akey, err := alice.keys.Key(ctx, kmsFQDN)
+	must(b, err, "key")
+	bbtid, bkey, err := bob.keys.Key(ctx, kmsFQDN)
+	must(b, err, "key")
+	rnd := newRand(40)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.clk.Add(time.Microsecond) // a new T per message pair
+		t := tNow(e)
+		m, _, err := mikey.BuildRequestInitPSK(mikey.RequestInitParams{PRF: mikey.PRFHMACSHA256, T: t, IDRi: idr(mikey.IDRoleI, alice.impu),
+			IDRpsk: &mikey.IDR{Role: mikey.IDRolePSK, Data: []byte(abtid)}, MACAlg: mikey.MACHMACSHA256256, Rand: rnd,
+			TP: desiredTP(baseFlags, alice.impu, "sip:bob@home1.net")}, akey)
+		must(b, err, "build")
+		st, body, _ := e.srv.Handle(ctx, m.Raw, "bench")
+		if st != http.StatusOK {
+			b.Fatalf("request: %d", st)
+		}
+		pm, _ := mikey.ParseMessage(body)
+		rr, err := mikey.VerifyRequestResp(pm, m, akey)
+		must(b, err, "verify")
+		rm, _, err := mikey.BuildResolveInitPSK(mikey.ResolveInitParams{PRF: mikey.PRFHMACSHA256, T: t, IDRr: idr(mikey.IDRoleR, bob.impu),
+			IDRpsk: &mikey.IDR{Role: mikey.IDRolePSK, Data: []byte(bbtid)}, Ticket: rr.Ticket, MACAlg: mikey.MACHMACSHA256256, Rand: rnd}, bkey)
+		must(b, err, "build")
+		if st, _, _ := e.srv.Handle(ctx, rm.Raw, "bench"); st != http.StatusOK {
+			b.Fatalf("resolve: %d", st)
+		}
+	}
+}
+
+// BenchmarkPairCrypto is the cryptography of one pair alone (package mikey, no store, policy or
+// HTTP): both sides of REQUEST_INIT/REQUEST_RESP and RESOLVE_INIT/RESOLVE_RESP with ticket creation
+// and opening, for comparison with the figures above.
+func BenchmarkPairCrypto(b *testing.B) {
+	psk := make([]byte, 32)
+	tpk := make([]byte, 32)
+	rnd := newRand(41)
+	t, _ := mikey.NewTNTPUTC(time.Date(2026, 11, 26, 19, 0, 0, 0, time.UTC))
+	alice, bob := idr(mikey.IDRoleI, "sip:alice@home1.net"), idr(mikey.IDRoleR, "sip:bob@home1.net")
+	btid := &mikey.IDR{Role: mikey.IDRolePSK, Data: []byte("YWxpY2U=@bsf.home1.net")}
+	lookup := func(context.Context, uint32) ([]byte, error) { return tpk, nil }
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		m, _, err := mikey.BuildRequestInitPSK(mikey.RequestInitParams{PRF: mikey.PRFHMACSHA256, T: t, IDRi: alice, IDRpsk: btid,
+			MACAlg: mikey.MACHMACSHA256256, Rand: rnd, TP: desiredTP(baseFlags, "sip:alice@home1.net", "sip:bob@home1.net")}, psk)
+		must(b, err, "build")
+		pm, _ := mikey.ParseMessage(m.Raw)
+		ri, err := mikey.VerifyRequestInitPSK(pm, psk)
+		must(b, err, "verify init")
+		tk, err := mikey.CreateBaseTicket(mikey.BaseTicketParams{Policy: *desiredTP(baseFlags, "sip:alice@home1.net", "sip:bob@home1.net"),
+			KeyID: 1, TPK: tpk, T: t, Rand: rnd, Keys: []mikey.KeyData{{Type: mikey.KeyTGK, KV: mikey.KVSPI, Key: make([]byte, 16), SPI: []byte{1, 2, 3, 4}}}})
+		must(b, err, "ticket")
+		c, err := mikey.OpenBaseTicket(ctx, tk, lookup)
+		must(b, err, "open")
+		resp, _, err := mikey.BuildRequestResp(mikey.RequestRespParams{Init: ri, T: t, Ticket: tk, Keys: c.TicketKeys(), EncrAlg: mikey.EncrAESCM128}, psk)
+		must(b, err, "resp")
+		pr, _ := mikey.ParseMessage(resp.Raw)
+		rr, err := mikey.VerifyRequestResp(pr, m, psk)
+		must(b, err, "verify resp")
+		rm, _, err := mikey.BuildResolveInitPSK(mikey.ResolveInitParams{PRF: mikey.PRFHMACSHA256, T: t, IDRr: bob, IDRpsk: btid,
+			Ticket: rr.Ticket, MACAlg: mikey.MACHMACSHA256256, Rand: rnd}, psk)
+		must(b, err, "resolve init")
+		prm, _ := mikey.ParseMessage(rm.Raw)
+		rsi, err := mikey.VerifyResolveInitPSK(prm, psk)
+		must(b, err, "verify resolve")
+		c2, err := mikey.OpenBaseTicket(ctx, rsi.Ticket, lookup)
+		must(b, err, "open")
+		rr2, _, err := mikey.BuildResolveResp(mikey.ResolveRespParams{Init: rsi, T: t, Keys: c2.TicketKeys(), EncrAlg: mikey.EncrAESCM128, Rand: rnd}, psk)
+		must(b, err, "resolve resp")
+		prr, _ := mikey.ParseMessage(rr2.Raw)
+		_, err = mikey.VerifyResolveResp(prr, rm, psk)
+		must(b, err, "verify resolve resp")
+	}
+}
