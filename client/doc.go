@@ -1,0 +1,30 @@
+// Package client is imsphone's SIP user agent: a Phone that places and receives calls over UDP
+// on github.com/emiago/sipgo, negotiates the audio stream (package client/sdpoa) and its
+// SRTP keys (package keymgmt), and runs the media (package media).
+//
+// Layering, in sipgo's style: sipgo does the transaction layer (RFC 3261 §17) and dialog
+// bookkeeping (§12: dialog ID, route set, CSeq; §13: INVITE, 2xx retransmission, ACK for 2xx to
+// the Contact and reversed Record-Route of the 2xx, §13.2.2.4; CANCEL, §9). sip.go holds the SIP
+// message handling (handlers, responses, Warning headers); call.go the call state and events;
+// media.go the media session built from the negotiated SDP.
+//
+// What the UA does:
+//   - Outgoing (§13.2): INVITE with an RFC 3264 offer, 1xx reported (180/183 as ringing), 2xx
+//     answered and ACKed, 3xx–6xx reported with code, reason and Warning; CANCEL (§9.1) when
+//     the caller hangs up before the answer.
+//   - Incoming (§13.3): 100 Trying, the offer checked (SDP syntax, codecs, key management and the
+//     account policy) before ringing; 488 with a Warning (§20.43: 304/305 for media, 399/306 for
+//     key management, RFC 4567 §3.1.1, RFC 4568 §7.1.2) when it fails; then 180 Ringing and
+//     answer (2xx with the answer), reject (486/603) or auto answer.
+//   - BYE either way (§15); OPTIONS answered (§11).
+//   - Media: media.Stream started from the negotiated SDP: the peer's address (latching to
+//     the first authenticated packet, RFC 4961), RTCP-mux (RFC 5761) as negotiated, otherwise
+//     RTCP on the port of a=rtcp (RFC 3605) or port + 1; SRTP keys per direction (RFC 3711,
+//     RFC 4568 through keymgmt; RFC 4567 key-mgmt lines are the plug-in point for MIKEY-KMS).
+//
+// Each Call reports Events: ringing, answered, media up (suite and key source), DTMF,
+// statistics, ended (who, why, SIP code). Logs (log/slog) never carry SDP bodies or keys.
+//
+// Not yet: registration, re-INVITE (hold/resume; a re-INVITE is answered 488), offerless INVITE,
+// 100rel/PRACK, TCP/TLS.
+package client

@@ -1,0 +1,141 @@
+package client
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/imsphone/imsphone/client/sdpoa"
+	"github.com/imsphone/imsphone/keymgmt"
+	"github.com/imsphone/imsphone/media"
+	"github.com/imsphone/imsphone/media/codec"
+)
+
+// mediaSession is a call's RTP (and, until RTCP-mux is agreed, RTCP) socket and its stream.
+type mediaSession struct {
+	rtp, rtcp *net.UDPConn
+	stream    *media.Stream
+}
+
+// openMedia binds the sockets an offer or answer announces: RTP, and RTCP for a=rtcp in case
+// the peer refuses RTCP-mux.
+func (p *Phone) openMedia() (*mediaSession, error) {
+	ip := net.IP(p.cfg.MediaIP.AsSlice())
+	rtp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
+	if err != nil {
+		return nil, fmt.Errorf("client: RTP socket: %w", err)
+	}
+	rtcp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
+	if err != nil {
+		rtp.Close()
+		return nil, fmt.Errorf("client: RTCP socket: %w", err)
+	}
+	return &mediaSession{rtp: rtp, rtcp: rtcp}, nil
+}
+
+func addrOf(c *net.UDPConn) netip.AddrPort {
+	ap := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+func (ms *mediaSession) local() sdpoa.Local {
+	return sdpoa.Local{Addr: addrOf(ms.rtp), RTCP: addrOf(ms.rtcp), RTCPMux: true}
+}
+
+// stop ends the stream (RTCP BYE, RFC 3550 §6.6) or closes the unused sockets, and returns the
+// final statistics.
+func (ms *mediaSession) stop() *media.Stats {
+	if ms.stream == nil {
+		ms.rtp.Close()
+		ms.rtcp.Close()
+		return nil
+	}
+	ms.stream.Stop()
+	st := ms.stream.Stats()
+	return &st
+}
+
+func srtpParams(s keymgmt.SRTP) *media.SRTPParams {
+	return &media.SRTPParams{Profile: s.Profile, MasterKey: s.MasterKey, MasterSalt: s.MasterSalt, MKI: s.MKI,
+		ROC: s.ROC, EncryptSRTP: s.EncryptSRTP, EncryptSRTCP: s.EncryptSRTCP}
+}
+
+// startMedia runs the stream the offer/answer agreed: the peer's RTP address (latched later to
+// the real source, RFC 4961), RTCP-mux or the separate RTCP address, the codec, the
+// telephone-event payload type and the keys of each direction.
+func (c *Call) startMedia(ms *mediaSession, n *sdpoa.Negotiated, k *keymgmt.Keys, opts CallOptions) error {
+	cd, err := codec.ByName(n.Codec.Name)
+	if err != nil {
+		return fmt.Errorf("client: codec %s: %w", n.Codec.Name, err)
+	}
+	cfg := media.Config{Conn: ms.rtp, Remote: net.UDPAddrFromAddrPort(n.Remote), RTCPMux: n.RTCPMux,
+		Codec: cd, PayloadTypes: media.PayloadTypes{TelephoneEvent: n.TelephoneEvent},
+		Source: opts.Source, Sink: opts.Sink, Logger: c.log, RTCPMinInterval: c.p.cfg.RTCPMinInterval}
+	if n.RTCPMux {
+		ms.rtcp.Close()
+	} else {
+		cfg.RTCPConn, cfg.RemoteRTCP = ms.rtcp, net.UDPAddrFromAddrPort(n.RemoteRTCP)
+	}
+	if k != nil {
+		if k.Send.SSRC != 0 {
+			cfg.SSRC = k.Send.SSRC
+		}
+		cfg.RemoteSSRC = k.Recv.SSRC
+		cfg.Send, cfg.Recv = srtpParams(k.Send), srtpParams(k.Recv)
+	}
+	st, err := media.New(cfg)
+	if err != nil {
+		return fmt.Errorf("client: media: %w", err)
+	}
+	if err := st.Start(c.ctx); err != nil {
+		st.Stop()
+		return fmt.Errorf("client: media start: %w", err)
+	}
+	c.mu.Lock()
+	ms.stream = st
+	c.keys, c.neg = k, n
+	c.mu.Unlock()
+	suite, source := "none", "none"
+	if k != nil {
+		suite, source = k.Suite, k.Method
+	}
+	c.log.Info("media started", "remote", n.Remote, "codec", n.Codec.Name, "rtcp_mux", n.RTCPMux, "keys", k)
+	go c.mediaEvents(st, suite, source)
+	return nil
+}
+
+func (c *Call) mediaEvents(st *media.Stream, suite, source string) {
+	var tick <-chan time.Time
+	if iv := c.p.cfg.StatsInterval; iv > 0 {
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		tick = t.C
+	}
+	up := false
+	for {
+		select {
+		case e, ok := <-st.Events():
+			if !ok {
+				return
+			}
+			switch e.Kind {
+			case media.EventLatched:
+				if !up {
+					up = true
+					c.mu.Lock()
+					c.mediaUp = time.Now()
+					c.mu.Unlock()
+					c.emit(Event{Kind: EventMediaUp, Suite: suite, KeySource: source})
+				}
+			case media.EventDTMF:
+				c.emit(Event{Kind: EventDTMF, Digit: e.Digit})
+			case media.EventBye:
+				c.log.Debug("RTCP BYE from peer", "reason", e.Reason)
+			}
+		case <-tick:
+			s := st.Stats()
+			c.emit(Event{Kind: EventStats, Stats: &s})
+		}
+	}
+}

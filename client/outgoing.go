@@ -1,0 +1,193 @@
+package client
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/imsphone/imsphone/client/sdpoa"
+	"github.com/imsphone/imsphone/keymgmt"
+)
+
+// Dial places a call to target (a SIP URI such as sip:bob@127.0.0.1:5060): the INVITE with our
+// offer is sent before Dial returns; progress arrives on the Call's Events. Cancelling ctx
+// before the answer cancels the call (CANCEL, RFC 3261 §9.1).
+func (p *Phone) Dial(ctx context.Context, target string, opts CallOptions) (*Call, error) {
+	var to sip.Uri
+	if err := sip.ParseUri(target, &to); err != nil {
+		return nil, fmt.Errorf("client: target %q: %w", target, err)
+	}
+	var idb [16]byte
+	if _, err := io.ReadFull(p.cfg.Rand, idb[:]); err != nil {
+		return nil, fmt.Errorf("client: Call-ID: %w", err)
+	}
+	callID := hex.EncodeToString(idb[:])
+	c := p.newCall(true, callID, to.String())
+	if err := p.track(c); err != nil {
+		return nil, err
+	}
+	ms, err := p.openMedia()
+	if err != nil {
+		c.end(Local, 0, err.Error(), "")
+		return nil, err
+	}
+	c.media = ms
+	me := p.URI()
+	stream := keymgmt.Stream{Local: me.String(), Remote: to.String()}
+	off, err := p.keys.Offer(ctx, stream)
+	if err != nil {
+		c.end(Local, 0, "key management: "+err.Error(), "")
+		return nil, err
+	}
+	lines := off.Lines()
+	l := ms.local()
+	l.Formats, l.Direction, l.Attributes, l.Proto = p.cfg.Formats, opts.Direction, lines.Media, sdpoa.ProtoAVP
+	if off.Protected {
+		l.Proto = sdpoa.ProtoSAVP
+	}
+	offer := sdpoa.NewOffer(p.origin(), l, lines.Session)
+	body, err := offer.Marshal()
+	if err != nil {
+		c.end(Local, 0, err.Error(), "")
+		return nil, err
+	}
+	req := sip.NewRequest(sip.INVITE, to)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.cfg.User, Host: p.addr.Addr().String()}}
+	from.Params = sip.NewParams()
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	cid := sip.CallIDHeader(callID)
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: to.Scheme, User: to.User, Host: to.Host, Port: to.Port}})
+	req.AppendHeader(&cid)
+	req.AppendHeader(sip.NewHeader("Allow", allow))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+
+	waitCtx, cancel := context.WithCancel(c.ctx)
+	stop := context.AfterFunc(ctx, cancel)
+	c.mu.Lock()
+	c.inviteSent = time.Now()
+	c.cancelInvite = cancel
+	c.mu.Unlock()
+	cs, err := p.dua.WriteInvite(waitCtx, req)
+	if err != nil {
+		stop()
+		cancel()
+		c.end(Local, 0, "INVITE: "+err.Error(), "")
+		return nil, fmt.Errorf("client: INVITE: %w", err)
+	}
+	c.mu.Lock()
+	c.cs = cs
+	c.mu.Unlock()
+	c.log.Info("INVITE sent", "to", to.String(), "protected", off.Protected)
+	go func() {
+		defer stop()
+		defer cancel()
+		c.runOutgoing(waitCtx, ms, off, offer, opts, stream)
+	}()
+	return c, nil
+}
+
+func warningOf(r *sip.Response) string {
+	if r == nil {
+		return ""
+	}
+	if h := r.GetHeader("Warning"); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+// runOutgoing waits for the final response (RFC 3261 §13.2.2) and sets the call up.
+func (c *Call) runOutgoing(waitCtx context.Context, ms *mediaSession, off *keymgmt.Offer, offer *sdpoa.Session, opts CallOptions, stream keymgmt.Stream) {
+	cs := c.cs
+	defer cs.Close()
+	err := cs.WaitAnswer(waitCtx, sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
+		if r.StatusCode == sip.StatusRinging || r.StatusCode == sip.StatusSessionInProgress {
+			c.emit(Event{Kind: EventRinging, Code: r.StatusCode, Reason: r.Reason})
+		}
+		return nil
+	}})
+	if err != nil {
+		var de *sipgo.ErrDialogResponse
+		switch {
+		case errors.As(err, &de):
+			c.end(Remote, de.Res.StatusCode, de.Res.Reason, warningOf(de.Res))
+		case waitCtx.Err() != nil:
+			// We cancelled. A 2xx that crossed the CANCEL still needs ACK and BYE (§9.1, §15).
+			if r := cs.InviteResponse; r != nil && r.IsSuccess() {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				if cs.Ack(ctx) == nil {
+					cs.Bye(ctx)
+				}
+				c.end(Local, 0, "cancelled (answer crossed CANCEL)", "")
+				return
+			}
+			code, reason := sip.StatusRequestTerminated, "Request Terminated"
+			if r := cs.InviteResponse; r != nil && r.StatusCode >= 300 {
+				code, reason = r.StatusCode, r.Reason
+			}
+			c.end(Local, code, reason, "")
+		default:
+			c.end(Local, 0, err.Error(), "")
+		}
+		return
+	}
+	res := cs.InviteResponse
+	n, keys, aerr := c.processAnswer(waitCtx, off, offer, res.Body(), stream)
+	c.p.register(c.p.uac, cs.ID, c)
+	if err := cs.Ack(c.ctx); err != nil {
+		c.end(Local, 0, "ACK: "+err.Error(), "")
+		return
+	}
+	if aerr != nil {
+		// An unacceptable answer: ACK, then BYE (RFC 3261 §13.2.2.4, RFC 3264 §7).
+		c.log.Warn("answer refused", "error", aerr)
+		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+		defer cancel()
+		cs.Bye(ctx)
+		warn := ""
+		var ke *keymgmt.Error
+		if errors.As(aerr, &ke) {
+			warn = ke.Warning(c.p.addr.String())
+		}
+		c.end(Local, 0, "answer refused: "+aerr.Error(), warn)
+		return
+	}
+	c.mu.Lock()
+	c.answered = true
+	c.mu.Unlock()
+	c.emit(Event{Kind: EventAnswered, Code: res.StatusCode, Reason: res.Reason})
+	if err := c.startMedia(ms, n, keys, opts); err != nil {
+		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+		defer cancel()
+		cs.Bye(ctx)
+		c.end(Local, 0, err.Error(), "")
+	}
+}
+
+func (c *Call) processAnswer(ctx context.Context, off *keymgmt.Offer, offer *sdpoa.Session, body []byte, stream keymgmt.Stream) (*sdpoa.Negotiated, *keymgmt.Keys, error) {
+	if len(body) == 0 {
+		return nil, nil, errors.New("2xx without SDP answer")
+	}
+	ans, err := sdpoa.Parse(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := sdpoa.AcceptAnswer(offer, ans)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := off.Accept(ctx, n.RemoteMedia.Protected(),
+		keymgmt.Lines{Session: ans.Attributes, Media: n.RemoteMedia.Attributes}, stream)
+	if err != nil {
+		return nil, nil, err
+	}
+	return n, keys, nil
+}

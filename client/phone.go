@@ -1,0 +1,245 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/imsphone/imsphone/client/sdpoa"
+	"github.com/imsphone/imsphone/keymgmt"
+	"github.com/imsphone/imsphone/media/audio"
+)
+
+// Config configures a Phone.
+type Config struct {
+	// Conn is the SIP UDP socket; nil: the Phone listens on ListenAddr (default 127.0.0.1:0).
+	Conn       net.PacketConn
+	ListenAddr string
+	// User is the user part of our SIP URI and Contact.
+	User string
+	// MediaIP is the address RTP sockets bind to and SDP announces; default: the SIP socket's.
+	MediaIP netip.Addr
+	// Security is the account's media security policy; KMS the MIKEY-TICKET method for mode
+	// kms (see package keymgmt).
+	Security keymgmt.Policy
+	KMS      keymgmt.Method
+	// Formats are our audio formats in preference order; nil: PCMU, PCMA, telephone-event.
+	Formats []sdpoa.Format
+	// AutoAnswer, when set, answers every incoming call at once with these options.
+	AutoAnswer *CallOptions
+	// IncomingQueue bounds calls waiting on Incoming (default 8); beyond it a call gets 486.
+	IncomingQueue int
+	// StatsInterval, when not 0, sends an EventStats every interval during media.
+	StatsInterval time.Duration
+	// RTCPMinInterval is passed to media (0: RFC 3550's 5 s).
+	RTCPMinInterval time.Duration
+	// Rand is the key and identifier source (default crypto/rand).
+	Rand      io.Reader
+	Logger    *slog.Logger
+	UserAgent string
+}
+
+// CallOptions are the audio of one call.
+type CallOptions struct {
+	Source audio.Source // what we send (nil: silence)
+	Sink   audio.Sink   // where received audio goes (nil: discarded)
+	// Direction we offer or accept (default sendrecv).
+	Direction sdpoa.Direction
+}
+
+// Phone is a SIP user agent with one UDP socket.
+type Phone struct {
+	cfg  Config
+	log  *slog.Logger
+	conn net.PacketConn
+	addr netip.AddrPort
+	ua   *sipgo.UserAgent
+	srv  *sipgo.Server
+	cli  *sipgo.Client
+	dua  *sipgo.DialogUA
+	keys *keymgmt.Negotiator
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	served chan struct{}
+
+	mu       sync.Mutex
+	uac, uas map[string]*Call // by sipgo dialog ID
+	calls    map[*Call]struct{}
+	incoming chan *Call
+	closed   bool
+}
+
+// NewPhone starts a Phone serving SIP on its socket until Close.
+func NewPhone(cfg Config) (*Phone, error) {
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.User == "" {
+		cfg.User = "ue"
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "imsphone"
+	}
+	if cfg.IncomingQueue <= 0 {
+		cfg.IncomingQueue = 8
+	}
+	if cfg.Security.Mode == "" {
+		cfg.Security.Mode = keymgmt.ModeNone
+	}
+	keys, err := keymgmt.New(keymgmt.Config{Policy: cfg.Security, Rand: cfg.Rand, KMS: cfg.KMS})
+	if err != nil {
+		return nil, err
+	}
+	conn := cfg.Conn
+	if conn == nil {
+		la := cfg.ListenAddr
+		if la == "" {
+			la = "127.0.0.1:0"
+		}
+		if conn, err = net.ListenPacket("udp", la); err != nil {
+			return nil, fmt.Errorf("client: listen %s: %w", la, err)
+		}
+	}
+	ap, err := netip.ParseAddrPort(conn.LocalAddr().String())
+	if err != nil || ap.Addr().IsUnspecified() {
+		conn.Close()
+		return nil, fmt.Errorf("client: SIP socket %s needs a concrete address", conn.LocalAddr())
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if !cfg.MediaIP.IsValid() {
+		cfg.MediaIP = ap.Addr()
+	}
+	p := &Phone{cfg: cfg, log: cfg.Logger.With("ua", cfg.User), conn: conn, addr: ap, served: make(chan struct{}),
+		uac: map[string]*Call{}, uas: map[string]*Call{}, calls: map[*Call]struct{}{},
+		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	if p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(ap.Addr().String())); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if p.srv, err = sipgo.NewServer(p.ua, sipgo.WithServerLogger(p.log)); err != nil {
+		p.ua.Close()
+		conn.Close()
+		return nil, err
+	}
+	// Requests leave from the listening socket, so Via, Contact and the real source agree.
+	if p.cli, err = sipgo.NewClient(p.ua, sipgo.WithClientLogger(p.log), sipgo.WithClientHostname(ap.Addr().String()),
+		sipgo.WithClientConnectionAddr(ap.String())); err != nil {
+		p.ua.Close()
+		conn.Close()
+		return nil, err
+	}
+	p.dua = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.URI()}}
+	p.handlers()
+	go func() {
+		defer close(p.served)
+		if err := p.srv.ServeUDP(conn); err != nil && !errors.Is(err, net.ErrClosed) {
+			p.log.Debug("SIP serve ended", "error", err)
+		}
+	}()
+	// ServeUDP registers the socket with the transport layer from its own goroutine; requests
+	// can leave from it only after that.
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		if c, _ := p.ua.TransportLayer().GetConnection("udp", ap.String()); c != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			p.Close()
+			return nil, fmt.Errorf("client: SIP socket %s not served", ap)
+		}
+	}
+	return p, nil
+}
+
+// URI is our SIP URI (and Contact): sip:user@ip:port.
+func (p *Phone) URI() sip.Uri {
+	return sip.Uri{Scheme: "sip", User: p.cfg.User, Host: p.addr.Addr().String(), Port: int(p.addr.Port())}
+}
+
+// Addr is the SIP socket's address.
+func (p *Phone) Addr() netip.AddrPort { return p.addr }
+
+// Incoming delivers calls that ring (not with AutoAnswer).
+func (p *Phone) Incoming() <-chan *Call { return p.incoming }
+
+// Close hangs up every call and stops the Phone.
+func (p *Phone) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	calls := make([]*Call, 0, len(p.calls))
+	for c := range p.calls {
+		calls = append(calls, c)
+	}
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, c := range calls {
+		c.Hangup(ctx)
+	}
+	p.cancel()
+	p.ua.Close()
+	p.conn.Close()
+	<-p.served
+	return nil
+}
+
+func (p *Phone) track(c *Call) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errors.New("client: phone closed")
+	}
+	p.calls[c] = struct{}{}
+	return nil
+}
+
+func (p *Phone) register(m map[string]*Call, id string, c *Call) {
+	p.mu.Lock()
+	m[id] = c
+	p.mu.Unlock()
+}
+
+func (p *Phone) forget(c *Call) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.calls, c)
+	for _, m := range []map[string]*Call{p.uac, p.uas} {
+		for id, x := range m {
+			if x == c {
+				delete(m, id)
+			}
+		}
+	}
+}
+
+func (p *Phone) lookup(m map[string]*Call, id string) *Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return m[id]
+}
+
+// origin is the o= line of a new session (RFC 4566 §5.2: session id and version from a random
+// value; the version is then incremented per new SDP, RFC 3264 §8).
+func (p *Phone) origin() sdpoa.Origin {
+	var b [4]byte
+	io.ReadFull(p.cfg.Rand, b[:])
+	id := uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
+	return sdpoa.Origin{Username: p.cfg.User, SessionID: id, SessionVersion: id, Address: p.cfg.MediaIP}
+}
