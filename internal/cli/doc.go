@@ -7,6 +7,13 @@
 //     1); the USIM procedure of TS 33.102 §6.3.3 (AK, SQN, MAC-A check, RES, CK, IK), AUTS on a
 //     synchronisation failure (§6.3.3, §6.3.5), and authentication vectors as the AuC generates
 //     them (§6.3.2).
+//   - mikey decode: the MIKEY wire format of RFC 3830 §6 (HDR with SRTP-ID map, KEMAC, T, ID,
+//     SP, RAND, V, ERR, General Extension, key data sub-payloads) and of RFC 6043 §6 (GENERIC-ID
+//     map, TR, IDR, RANDR, TP with the ticket flags D..O, TICKET with Ticket Data and Initiator
+//     Data), found in SDP a=key-mgmt attributes at session and media level (RFC 4567 §3.1, §5).
+//     With a key it verifies the MAC and decrypts the KEMAC through keymgmt/mikey's exchange
+//     verifiers: RFC 3830 §3.1/§5.2 PSK messages, RFC 6043 §4.2.1 and §4.2.3 *_PSK exchanges,
+//     and the §4.2.2 Transfer exchange keyed by MPKi.
 //
 // Results go to stdout as aligned text or, with --json, as one JSON object; logs (log/slog, text
 // or JSON) and warnings go to stderr. Exit codes are the Exit* constants.

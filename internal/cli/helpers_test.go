@@ -58,3 +58,25 @@ func allCommands(c *cobra.Command) []*cobra.Command {
 	}
 	return out
 }
+
+// has reports whether out contains want with runs of spaces collapsed in both, so that tests do
+// not depend on label alignment.
+func has(out, want string) bool {
+	norm := func(s string) string {
+		var b strings.Builder
+		space := false
+		for _, r := range s {
+			if r == ' ' {
+				if !space {
+					b.WriteRune(r)
+				}
+				space = true
+				continue
+			}
+			space = false
+			b.WriteRune(r)
+		}
+		return b.String()
+	}
+	return strings.Contains(norm(out), norm(want))
+}
