@@ -52,7 +52,7 @@ func (s *Server) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	case s.isHomeDomain(fwd.Recipient):
 		// §16.5: the Request-URI is in our domain; the location service gives the targets.
-		aor := AORKey(fwd.Recipient)
+		aor := s.homeAOR(fwd.Recipient)
 		if s.accts.byAOR[aor] == nil {
 			s.respond(tx, req, 404, "Not Found")
 			return
@@ -79,6 +79,15 @@ func (s *Server) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		outs = append(outs, s.prepare(req, fwd, t, recordRoute))
 	}
 	s.forward(req, tx, outs)
+}
+
+// homeAOR is the AOR of a Request-URI in our domain; a URI naming this node's address stands
+// for the home domain (a UE that dials user@<proxy address>).
+func (s *Server) homeAOR(u sip.Uri) string {
+	if s.isSelf(u) {
+		u.Host, u.Port = s.cfg.Domain, 0
+	}
+	return AORKey(u)
 }
 
 // senderAllowed applies the SenderPolicy to an out-of-dialog request. It has answered when it

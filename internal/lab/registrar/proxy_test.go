@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,7 +92,7 @@ func TestProxyCallRecordRoute(t *testing.T) {
 	}
 	wantPort := ":" + strconv.Itoa(core.port)
 	for _, h := range rr {
-		if v := h.Value(); !contains(v, wantPort) || !contains(v, ";lr") {
+		if v := h.Value(); !strings.Contains(v, wantPort) || !strings.Contains(v, ";lr") {
 			t.Errorf("Record-Route %q does not name the proxy with lr", v)
 		}
 	}
@@ -202,6 +203,9 @@ func TestProxyRefusals(t *testing.T) {
 	if _, err := invite(t, alice, "sip:nobody@home1.net"); statusOf(t, err) != 404 {
 		t.Errorf("unknown user: %v, want 404", err)
 	}
+	if _, err := invite(t, alice, "sip:carol@"+core.addr); statusOf(t, err) != 480 {
+		t.Errorf("unregistered user at the proxy address: %v, want 480", err)
+	}
 	if _, err := invite(t, alice, "sip:carol@home1.net"); statusOf(t, err) != 480 {
 		t.Errorf("unregistered user: %v, want 480", err)
 	}
@@ -261,13 +265,58 @@ func TestProxySenderDigest(t *testing.T) {
 	s.Bye(ctx)
 }
 
-func contains(s, sub string) bool { return len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0) }
+// TestProxyForkingTwo2xx: both contacts answer 200 without a provisional response (so no
+// CANCEL may be sent, RFC 3261 §9.1); the proxy forwards both 2xx upstream (§16.7 step 5), and
+// the caller sees two dialogs.
+func TestProxyForkingTwo2xx(t *testing.T) {
+	core := newTestCore(t, nil)
+	alice := newTestUA(t, core, "alice", "tcp")
+	bob1 := newTestUA(t, core, "bob", "tcp")
+	bob2 := newTestUA(t, core, "bob", "tcp")
+	mustRegister(t, alice, "sip:alice@home1.net", "alice@home1.net", "alice-secret")
+	mustRegister(t, bob1, "sip:bob@home1.net", "bob@home1.net", "bob-secret")
+	mustRegister(t, bob2, "sip:bob@home1.net", "bob@home1.net", "bob-secret")
+	answer := func(ds *sipgo.DialogServerSession, tx sip.ServerTransaction) {
+		ds.Respond(200, "OK", []byte("v=0\r\n"), sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	bob1.setOnInvite(answer)
+	bob2.setOnInvite(answer)
 
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
+	inv := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "bob", Host: testDomain})
+	inv.AppendHeader(serviceRoute(core, "tcp"))
+	inv.AppendHeader(alice.contact.Clone())
+	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	inv.SetBody([]byte("v=0\r\n"))
+	inv.SetTransport("TCP")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	tx, err := alice.cli.TransactionRequest(ctx, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Terminate()
+	oks := make(chan *sip.Response, 4)
+	tx.OnRetransmission(func(r *sip.Response) { oks <- r })
+	tags := map[string]bool{}
+	for len(tags) < 2 {
+		select {
+		case r := <-tx.Responses():
+			if r.StatusCode == 200 {
+				oks <- r
+			} else if r.StatusCode >= 300 {
+				t.Fatalf("final %d", r.StatusCode)
+			}
+		case r := <-oks:
+			tag, _ := r.To().Params.Get("tag")
+			tags[tag] = true
+		case <-ctx.Done():
+			t.Fatalf("saw %d distinct 2xx, want 2", len(tags))
 		}
 	}
-	return -1
+	if _, _, _, c := bob1.got(); c != 0 {
+		t.Errorf("bob1 got CANCEL before any provisional response")
+	}
+	if _, _, _, c := bob2.got(); c != 0 {
+		t.Errorf("bob2 got CANCEL before any provisional response")
+	}
 }
