@@ -176,13 +176,15 @@ func TestCallTones(t *testing.T) {
 	}
 }
 
-// DTMF typed at the caller arrives at the callee as RFC 4733 events over SRTP.
+// DTMF typed at the caller arrives at the callee as RFC 4733 events over SRTP; the caller gets
+// periodic statistics events.
 func TestDTMF(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
 	a := newPhone(t, "alice", keymgmt.ModeSDES, keymgmt.Mandatory, nil)
 	b := newPhone(t, "bob", keymgmt.ModeSDES, keymgmt.Mandatory, nil)
+	a.cfg.StatsInterval = 100 * time.Millisecond
 	ctx := context.Background()
 	ca, err := a.Dial(ctx, target(b), CallOptions{})
 	if err != nil {
@@ -203,6 +205,9 @@ func TestDTMF(t *testing.T) {
 	}
 	if string(got) != "1#" {
 		t.Fatalf("digits %q", string(got))
+	}
+	if st := waitFor(t, ca, EventStats, time.Second).Stats; st == nil || st.PacketsSent == 0 {
+		t.Fatalf("statistics event %v", st)
 	}
 	ca.Hangup(ctx)
 }
