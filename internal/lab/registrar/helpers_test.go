@@ -73,7 +73,7 @@ func testAccounts() []Account {
 	}
 }
 
-func newTestCore(t *testing.T, mod func(*Config)) *testCore {
+func newTestCore(t testing.TB, mod func(*Config)) *testCore {
 	t.Helper()
 	subs := []bsf.Subscriber{
 		{IMPI: "ue1@ims.home1.net", K: set1K, OPc: set1OPc, AMF: [2]byte{0xb9, 0xb9}, SQN: 0x20},
@@ -102,7 +102,7 @@ func newTestCore(t *testing.T, mod func(*Config)) *testCore {
 }
 
 // listenPair binds TCP and UDP on one loopback port.
-func listenPair(t *testing.T) (net.Listener, net.PacketConn) {
+func listenPair(t testing.TB) (net.Listener, net.PacketConn) {
 	t.Helper()
 	for i := 0; i < 20; i++ {
 		tl, err := net.Listen("tcp", "127.0.0.1:0")
@@ -119,20 +119,20 @@ func listenPair(t *testing.T) (net.Listener, net.PacketConn) {
 	return nil, nil
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
 // testUA is a SIP endpoint written for these tests with sipgo only (not package client).
 type testUA struct {
-	t       *testing.T
+	t       testing.TB
 	user    string
 	tp      string // "udp" or "tcp"
 	ua      *sipgo.UserAgent
@@ -153,7 +153,7 @@ type testUA struct {
 	onInvite func(ds *sipgo.DialogServerSession, tx sip.ServerTransaction)
 }
 
-func newTestUA(t *testing.T, core *testCore, user, tp string) *testUA {
+func newTestUA(t testing.TB, core *testCore, user, tp string) *testUA {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentHostname(testDomain))
 	if err != nil {
@@ -321,7 +321,7 @@ func (u *testUA) registerDigest(impu, impi, password string, expires int, alg st
 	return u.retry(req, "Authorization", independentDigest(ch, impi, password, "REGISTER", "sip:"+testDomain, "0a4f113b"))
 }
 
-func pickChallenge(t *testing.T, res *sip.Response, name, alg string) *gba.Challenge {
+func pickChallenge(t testing.TB, res *sip.Response, name, alg string) *gba.Challenge {
 	t.Helper()
 	for _, h := range res.GetHeaders(name) {
 		ch, err := gba.ParseChallenge(h.Value())

@@ -12,7 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-func mustRegister(t *testing.T, ua *testUA, impu, impi, password string) {
+func mustRegister(t testing.TB, ua *testUA, impu, impi, password string) {
 	t.Helper()
 	if res := ua.registerDigest(impu, impi, password, 600, "MD5"); res.StatusCode != 200 {
 		t.Fatalf("%s REGISTER: %d", impu, res.StatusCode)
