@@ -25,7 +25,7 @@ func TestCallEndToEnd(t *testing.T) {
 	o := transferInit(t, e, alice, tk, "sip:bob@home1.net")
 	a, err := answerCall(t, e, bob, o)
 	must(t, err, "answer")
-	if ev := e.lastAudit(); !ev.Granted || ev.Action != "resolve" || ev.IMPI != "bob1@home1.net" || ev.Uses != 1 {
+	if ev := e.lastAudit(); !ev.Granted || ev.Action != "resolve" || ev.IMPI != "bob1@home1.net" || ev.Uses != 0 {
 		t.Fatalf("resolve audit: %+v", ev)
 	}
 	ck := callerKeys(t, o, a)

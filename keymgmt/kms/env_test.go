@@ -190,11 +190,7 @@ func (e *env) start() {
 	if e.cfg.noRate {
 		cfg.IdentityRate, cfg.SourceRate = -1, -1
 	}
-	zr, err := kmszn.New(e.znCfg, zn.CacheConfig{Now: e.clk.Now})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	srv, err := kms.New(context.Background(), cfg, kms.Options{Store: e.st, Policy: e.pol, Zn: zr, Now: e.clk.Now,
+	srv, err := kms.New(context.Background(), cfg, kms.Options{Store: e.st, Policy: e.pol, Zn: e.znResolver(), Now: e.clk.Now,
 		Rand: newRand(2), OnAudit: e.onAudit})
 	if err != nil {
 		e.t.Fatal(err)
@@ -217,6 +213,15 @@ func (e *env) start() {
 		})
 	}
 	e.t.Cleanup(func() { e.stop(); e.st.Close() })
+}
+
+// znResolver is the KMS's Zn client towards the test BSF, with its key cache.
+func (e *env) znResolver() kms.ZnResolver {
+	zr, err := kmszn.New(e.znCfg, zn.CacheConfig{Now: e.clk.Now})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return zr
 }
 
 // restart stops the KMS, closes and reopens its store and starts a new KMS over it.

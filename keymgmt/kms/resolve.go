@@ -119,11 +119,15 @@ func (s *Server) handleResolve(ctx context.Context, m *mikey.Message, ev AuditEv
 			}
 		}
 	}
-	uses, err := s.st.IncrementTicketUse(ctx, tid, expires)
-	if err != nil {
-		return refuse(http.StatusInternalServerError, mikey.ErrUnspecified, "ticket uses: %v", err)
+	if c.Policy.Flags.Has(mikey.FlagJ) {
+		// The use count of a reusable ticket (store: "ticket use counts, for tickets with the reuse
+		// flag J"), for the audit record; a ticket without J is one session, checked above.
+		uses, err := s.st.IncrementTicketUse(ctx, tid, expires)
+		if err != nil {
+			return refuse(http.StatusInternalServerError, mikey.ErrUnspecified, "ticket uses: %v", err)
+		}
+		ev.Uses = uses
 	}
-	ev.Uses = uses
 	t, err := mikey.NewTNTPUTC(now)
 	if err != nil {
 		return refuse(http.StatusInternalServerError, mikey.ErrUnspecified, "T: %v", err)
