@@ -190,3 +190,40 @@ func FuzzAnswerCrypto(f *testing.F) {
 		}
 	})
 }
+
+// A re-offer that keeps the keys repeats each side's active line and gives the same keys; a
+// re-offer with a fresh key is refused.
+func TestReofferKeepsKeys(t *testing.T) {
+	ctx := context.Background()
+	a, b := negotiator(t, ModeSDES, Mandatory), negotiator(t, ModeSDES, Mandatory)
+	off, _ := a.Offer(ctx, Stream{})
+	al, kb, err := b.Answer(ctx, true, off.Lines(), Stream{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ka, err := off.Accept(ctx, true, al, Stream{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B re-offers (e.g. hold), A answers.
+	re := b.Reoffer(kb)
+	if v := re.Lines().MediaValues(CryptoAttribute); len(v) != 1 || v[0] != al.MediaValues(CryptoAttribute)[0] {
+		t.Fatalf("re-offer lines %q", v)
+	}
+	ra, err := a.Reanswer(ka, true, re.Lines())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := re.Accept(ctx, true, ra, Stream{})
+	if err != nil || k2 != kb {
+		t.Fatalf("re-answer: %v", err)
+	}
+	// A fresh key in a re-offer is a rekey: refused.
+	fresh, _ := negotiator(t, ModeSDES, Mandatory).Offer(ctx, Stream{})
+	if _, err := a.Reanswer(ka, true, Lines{Media: fresh.Lines().Media[:1]}); err == nil {
+		t.Fatal("re-offer with a new key accepted")
+	}
+	if _, err := a.Reanswer(ka, false, Lines{}); err == nil {
+		t.Fatal("re-offer dropping SRTP accepted")
+	}
+}

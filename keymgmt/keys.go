@@ -41,6 +41,10 @@ type Keys struct {
 	Send, Recv SRTP
 	// E2AE reports the 3GPP e2ae mode (a=3ge2ae).
 	E2AE bool
+
+	// local and peer are the active key lines each side sent: a re-offer that keeps the keys
+	// repeats them (RFC 4568 §7.1.4; see Negotiator.Reoffer).
+	local, peer Lines
 }
 
 func (k *Keys) String() string {

@@ -62,6 +62,12 @@ func (p *sdesPending) Accept(_ context.Context, answer Lines, _ Stream) (*Keys, 
 	if err != nil {
 		return nil, err
 	}
+	for _, l := range p.offer.Lines {
+		if l.Tag == n.Tag {
+			k.local = Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, l.Marshal())}}
+		}
+	}
+	k.peer = Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, vals[0])}}
 	for _, v := range answer.MediaValues(E2AEAttribute) {
 		if v == "applied" {
 			k.E2AE = true
@@ -89,7 +95,13 @@ func (m *SDES) Answer(_ context.Context, offer Lines, _ Stream) (Lines, *Keys, e
 			k.E2AE = true
 		}
 	}
-	return Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, c.Marshal())}}, k, nil
+	for _, v := range offer.MediaValues(CryptoAttribute) {
+		if oc, err := sdes.Parse(v); err == nil && oc.Tag == n.Tag {
+			k.peer = Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, v)}}
+		}
+	}
+	k.local = Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, c.Marshal())}}
+	return k.local, k, nil
 }
 
 func keysFromSDES(n *sdes.Negotiated) (*Keys, error) {

@@ -1,0 +1,66 @@
+package keymgmt
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/imsphone/imsphone/keymgmt/sdes"
+)
+
+// Reoffer makes the key lines of a re-offer that keeps the session's keys (a re-INVITE for hold
+// or resume): our active a=crypto line again, same tag, suite and key (RFC 4568 §7.1.4: a new
+// key is not required; keeping the key keeps the SRTP cryptographic context, and with it the
+// ROC, RFC 3711 §3.3.1). k nil means a plain stream. Rekeying by re-INVITE is not offered.
+func (n *Negotiator) Reoffer(k *Keys) *Offer {
+	if k == nil {
+		return &Offer{policy: n.policy}
+	}
+	return &Offer{Protected: true, policy: n.policy, pending: &keepPending{k: k}}
+}
+
+type keepPending struct{ k *Keys }
+
+func (p *keepPending) Lines() Lines { return p.k.local }
+
+// Accept requires the answer to keep the peer's key too.
+func (p *keepPending) Accept(_ context.Context, answer Lines, _ Stream) (*Keys, error) {
+	if !sameCrypto(answer.MediaValues(CryptoAttribute), p.k.peer.MediaValues(CryptoAttribute)) {
+		return nil, refuse(WarnMiscellaneous, nil, "re-offer answer changes the SRTP key; rekey by re-INVITE not supported")
+	}
+	return p.k, nil
+}
+
+// Reanswer answers a re-offer within a session keyed with k: the offer must repeat the peer's
+// active line (RFC 4568 §7.1.4 without a new key); the answer repeats ours.
+func (n *Negotiator) Reanswer(k *Keys, protected bool, offer Lines) (Lines, error) {
+	switch {
+	case k == nil && !protected:
+		return Lines{}, nil
+	case k == nil || !protected:
+		return Lines{}, refuse(WarnMiscellaneous, nil, "re-offer changes between RTP/AVP and RTP/SAVP")
+	case !sameCrypto(offer.MediaValues(CryptoAttribute), k.peer.MediaValues(CryptoAttribute)):
+		return Lines{}, refuse(WarnMiscellaneous, nil, "re-offer changes the SRTP key; rekey by re-INVITE not supported")
+	}
+	return k.local, nil
+}
+
+// sameCrypto compares one a=crypto line each by meaning (tag, suite, keys), not spelling.
+func sameCrypto(got, want []string) bool {
+	if len(got) != 1 || len(want) != 1 {
+		return false
+	}
+	a, err := sdes.Parse(got[0])
+	if err != nil {
+		return false
+	}
+	b, err := sdes.Parse(want[0])
+	if err != nil || a.Tag != b.Tag || a.Suite != b.Suite || len(a.Keys) != len(b.Keys) {
+		return false
+	}
+	for i := range a.Keys {
+		if !bytes.Equal(a.Keys[i].KeySalt, b.Keys[i].KeySalt) || !bytes.Equal(a.Keys[i].MKI, b.Keys[i].MKI) {
+			return false
+		}
+	}
+	return true
+}
