@@ -152,7 +152,7 @@ Logs go to stderr; results go to stdout. Exit codes: 0 success, 1 error, 2 usage
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
 
-	root.AddCommand(newAKACommand(a), newMIKEYCommand(a))
+	root.AddCommand(newAKACommand(a), newMIKEYCommand(a), newGBACommand(a))
 	return root
 }
 

@@ -14,6 +14,14 @@
 //     With a key it verifies the MAC and decrypts the KEMAC through keymgmt/mikey's exchange
 //     verifiers: RFC 3830 §3.1/§5.2 PSK messages, RFC 6043 §4.2.1 and §4.2.3 *_PSK exchanges,
 //     and the §4.2.2 Transfer exchange keyed by MPKi.
+//   - gba bootstrap: GBA_ME bootstrapping over Ub (TS 24.109 clause 4 and Annex A, TS 33.220
+//     §4.5.2) with HTTP Digest AKA (RFC 3310) answered by a software USIM, AUTS resynchronisation
+//     (TS 33.102 §6.3.5), and Ks_(ext)_NAF (TS 33.220 Annex B.3) for a NAF_Id with the Ua security
+//     protocol identifier of Annex H (default: the KMS of TS 33.328).
+//
+// Secrets the user asks for are the output of aka (RES, CK, IK, AUTS are its purpose); decrypted
+// MIKEY keys, Ks and Ks_NAF are printed only with --show-keys, which warns on stderr. Keys never
+// go to the log or into error text.
 //
 // Results go to stdout as aligned text or, with --json, as one JSON object; logs (log/slog, text
 // or JSON) and warnings go to stderr. Exit codes are the Exit* constants.

@@ -144,7 +144,6 @@ func TestMIKEYDecodeSDPFile(t *testing.T) {
 	}
 }
 
-
 func TestMIKEYDecodeMalformed(t *testing.T) {
 	offer, _ := base64.StdEncoding.DecodeString(rfc4567Offer)
 	cases := []struct {
