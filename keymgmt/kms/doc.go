@@ -47,5 +47,10 @@
 //     never N, O. Expired ticket: ERR 15 (TP parameters), as mikey.BaseTicketContents.Valid says.
 //     A ticket without J serves one session: with I the Initiator Data names the session (all
 //     devices of a forked call share it, a reuse brings new Initiator Data); without I the KMS
-//     cannot tell a reuse from a second device (RFC 6043 §5.3) and only counts the uses.
+//     cannot tell a reuse from a second device (RFC 6043 §5.3: "such reuse cannot be detected by
+//     a stateless KMS") and lets both through. Tickets with J have their resolves counted (Store
+//     use counts, kept until TRe), reported in the audit record.
+//   - Replay identity: the B-TID of IDRpsk per exchange; the message id hashes T, the RANDs and
+//     the CSB ID. Responses carry the KMS's current time in T (RFC 6043 §4.2.1.5), which also
+//     feeds the KEMAC IV.
 package kms
