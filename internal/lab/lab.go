@@ -77,6 +77,14 @@ func (a Account) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("impi", a.IMPI), slog.Any("impus", a.IMPUs), slog.Bool("aka", a.AKA))
 }
 
+// String describes the lab without keys or passwords (fmt would print unexported fields raw).
+func (l *Lab) String() string {
+	return fmt.Sprintf("lab.Lab{Domain: %q, SIP: %s, Ub: %q, Zn: %q, accounts: %d}", l.Domain, l.SIPAddr, l.UbURL, l.ZnURL, len(l.accounts))
+}
+
+// GoString redacts like String.
+func (l *Lab) GoString() string { return l.String() }
+
 // Accounts returns the subscriptions with their settings (copies).
 func (l *Lab) Accounts() []Account {
 	out := make([]Account, len(l.accounts))

@@ -68,7 +68,8 @@ func TestLab(t *testing.T) {
 	if !ok || !acc.AKA || len(acc.K) != 16 || acc.Realm != "home1.net" {
 		t.Fatalf("account settings %v", acc)
 	}
-	if s := fmt.Sprintf("%v %#v", acc, acc); strings.Contains(s, "465b5ce8") {
+	if s := fmt.Sprintf("%v %#v %v %#v %v %+v", acc, acc, l, l, l.Registrar, l.Accounts()); strings.Contains(s, "465b5ce8") ||
+		strings.Contains(s, "cd63cb71") || strings.Contains(s, "alice-secret") || strings.Contains(s, l.ZnBearerToken) {
 		t.Errorf("K in %s", s)
 	}
 	usim, err := gba.NewSoftUSIM(gba.SoftUSIMConfig{IMPI: acc.IMPI, K: acc.K, OPc: acc.OPc, SingleCounter: true})

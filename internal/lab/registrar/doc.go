@@ -32,6 +32,15 @@
 // Out-of-dialog requests from unregistered senders are refused with 403, or challenged with 407
 // (§22.3) under SenderDigest.
 //
+// What was checked against sources, and what was not: the RFC 3261, RFC 3310, RFC 4169 and
+// RFC 7616 rules above follow the project's spec digests (/work/shared/specs/gba.md §2.3, §10);
+// the S-CSCF failure handling (403 for a MAC-failure answer with an empty password and no auts;
+// a new 401 after a successful resynchronisation) agrees with Oracle's S-CSCF documentation, but
+// the TS 24.229 text itself was not read. The "one WWW-Authenticate per algorithm, most
+// preferred first" ordering of RFC 8760 is from memory and from OpenSIPS's interop handling of
+// SHA-512-256, SHA-256, MD5 challenges, not from the RFC text. The response code for an
+// out-of-order CSeq (RFC 3261 §10.3 step 7 leaves it open) is 400 here.
+//
 // Not implemented: Path (RFC 3327), outbound flows (RFC 5626), GRUU, IPsec sec-agree (TS 33.203),
 // third-party registration, reg-event, 401/407 aggregation of forked branches (§16.7 step 7),
 // the §16.3 step 4 Via loop check, TLS.

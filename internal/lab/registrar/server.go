@@ -86,6 +86,15 @@ func New(cfg Config, auc AuC, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// String describes the server without its accounts' passwords (fmt would print unexported
+// fields raw).
+func (s *Server) String() string {
+	return fmt.Sprintf("registrar.Server{Domain: %q, Host: %q, accounts: %d}", s.cfg.Domain, s.cfg.Host, len(s.cfg.Accounts))
+}
+
+// GoString redacts like String.
+func (s *Server) GoString() string { return s.String() }
+
 // Location exposes the location service (for tests and the lab's status output).
 func (s *Server) Location() *Location { return s.loc }
 
