@@ -2,7 +2,11 @@ package kms_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/imsphone/imsphone/keymgmt/mikey"
@@ -33,6 +37,18 @@ func TestCallEndToEnd(t *testing.T) {
 		t.Fatal("caller and callee SRTP keys differ")
 	}
 	srtpRoundTrip(t, ck[0], a.srtp[0])
+
+	// The audit log has both decisions and no key material.
+	logs := e.logs.String()
+	if strings.Count(logs, `"msg":"audit"`) != 2 || !strings.Contains(logs, `"granted":true`) {
+		t.Fatalf("audit log:\n%s", logs)
+	}
+	_, ksNAF, _ := bob.keys.Key(context.Background(), kmsFQDN)
+	for _, secret := range [][]byte{ksNAF, tk.Resp.Keys.MPKi, tk.Resp.Keys.Keys[0].Key, ck[0].MasterKey} {
+		if strings.Contains(logs, hex.EncodeToString(secret)) || strings.Contains(logs, base64.StdEncoding.EncodeToString(secret)) {
+			t.Fatal("key material in the log")
+		}
+	}
 }
 
 // Forking (I): two devices of sip:bob resolve the same TRANSFER_INIT and get distinct keys; the

@@ -1,10 +1,12 @@
 package kms_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -122,6 +124,24 @@ type env struct {
 
 	mu     sync.Mutex
 	audits []kms.AuditEvent
+	logs   lockedBuffer // the KMS's log and audit log, JSON
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func newEnv(t testing.TB, ec envCfg) *env {
@@ -191,7 +211,7 @@ func (e *env) start() {
 		cfg.IdentityRate, cfg.SourceRate = -1, -1
 	}
 	srv, err := kms.New(context.Background(), cfg, kms.Options{Store: e.st, Policy: e.pol, Zn: e.znResolver(), Now: e.clk.Now,
-		Rand: newRand(2), OnAudit: e.onAudit})
+		Rand: newRand(2), OnAudit: e.onAudit, Logger: slog.New(slog.NewJSONHandler(&e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -400,3 +400,49 @@ func reseal(t *testing.T, m *mikey.Message, auth, idi []byte) []byte {
 	copy(raw[len(raw)-len(mac):], mac)
 	return raw
 }
+
+// A UE that holds on to a B-TID past its key lifetime: the BSF no longer knows it over Zn, the KMS
+// answers 401, and the client bootstraps again (through gba.NAFKeys) and succeeds.
+func TestExpiredBTIDBootstrapAgain(t *testing.T) {
+	e := newEnv(t, envCfg{})
+	alice := e.ue("alice@home1.net")
+	var stale struct {
+		btid string
+		key  []byte
+	}
+	c := e.client([]string{e.url}, func(ctx context.Context, fqdn string) (string, []byte, error) {
+		if stale.btid != "" {
+			return stale.btid, stale.key, nil
+		}
+		return alice.keys.Key(ctx, fqdn)
+	}, func(b string) {
+		if b == stale.btid {
+			stale.btid = ""
+		}
+		alice.keys.Invalidate(b)
+	})
+	btid, key, err := alice.keys.Key(context.Background(), kmsFQDN)
+	must(t, err, "bootstrap")
+	stale.btid, stale.key = btid, key
+	req := kms.TicketRequest{Initiator: idr(mikey.IDRoleI, alice.impu), Responders: []*mikey.IDR{idr(mikey.IDRoleR, "sip:bob@home1.net")}, Flags: baseFlags}
+	_, err = c.RequestTicket(context.Background(), req)
+	must(t, err, "request with a fresh B-TID")
+	e.clk.Add(2*time.Hour + time.Minute) // past the BSF's key lifetime
+	stale.btid, stale.key = btid, key
+	_, err = c.RequestTicket(context.Background(), req)
+	must(t, err, "request after the re-bootstrap")
+	if nb, _, _ := alice.keys.Current(); nb == btid {
+		t.Fatal("no new bootstrap")
+	}
+	var sawExpired bool
+	e.mu.Lock()
+	for _, ev := range e.audits {
+		if ev.Status == http.StatusUnauthorized && ev.BTID == btid {
+			sawExpired = true
+		}
+	}
+	e.mu.Unlock()
+	if !sawExpired {
+		t.Fatal("no 401 audit record for the expired B-TID")
+	}
+}
