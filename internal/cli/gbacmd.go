@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
@@ -119,8 +120,7 @@ func runBootstrap(a *app, cmd *cobra.Command, f *bootstrapFlags) error {
 	}
 	defer usim.Close()
 
-	ctx := cmd.Context()
-	ctx, cancel := contextWithTimeout(ctx, f.timeout)
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 	defer cancel()
 	ub := &gba.UbClient{
 		BSFURL: f.bsf, USIM: usim, Realm: f.realm,

@@ -51,7 +51,5 @@ func parseSQN(name, value string) (uint64, error) {
 	return v, nil
 }
 
-func hexs(b []byte) string { return hex.EncodeToString(b) }
-
 // fmtErr wraps err with context; a helper to keep RunE bodies short.
 func fmtErr(ctx string, err error) error { return fmt.Errorf("%s: %w", ctx, err) }

@@ -242,14 +242,16 @@ func TestMIKEYDecodeTransferInit(t *testing.T) {
 	trs, _ := mikey.TimeToNTP32(now)
 	tre, _ := mikey.TimeToNTP32(now.Add(time.Hour))
 	flags := mikey.FlagD | mikey.FlagE | mikey.FlagF | mikey.FlagG | mikey.FlagH | mikey.FlagI | mikey.FlagL
-	ticket := &mikey.TICKET{
-		Policy: mikey.TP{TicketType: mikey.TicketMIKEYBase, Subtype: 1, TicketVersion: 1, PRF: mikey.PRFHMACSHA256, Flags: flags,
-			Data: []mikey.Payload{kms, alice,
-				&mikey.TR{Role: mikey.TSRoleS, TSType: mikey.TSNTPUTC32, Value: uint64(trs)},
-				&mikey.TR{Role: mikey.TSRoleE, TSType: mikey.TSNTPUTC32, Value: uint64(tre)},
-				&mikey.TR{Role: mikey.TSRoleR, TSType: mikey.TSNTPUTC32, Value: 600},
-				bob}},
-		TicketData: bytes.Repeat([]byte{0xee}, 37),
+	policy := mikey.TP{TicketType: mikey.TicketMIKEYBase, Subtype: 1, TicketVersion: 1, PRF: mikey.PRFHMACSHA256, Flags: flags,
+		Data: []mikey.Payload{kms, alice,
+			&mikey.TR{Role: mikey.TSRoleS, TSType: mikey.TSNTPUTC32, Value: uint64(trs)},
+			&mikey.TR{Role: mikey.TSRoleE, TSType: mikey.TSNTPUTC32, Value: uint64(tre)},
+			&mikey.TR{Role: mikey.TSRoleR, TSType: mikey.TSNTPUTC32, Value: 600},
+			bob}}
+	ticket, err := mikey.CreateBaseTicket(mikey.BaseTicketParams{Policy: policy, KeyID: 7, TPK: bytes.Repeat([]byte{0x77}, 16),
+		T: ts, Rand: rnd, Keys: []mikey.KeyData{{Type: mikey.KeyTGK, KV: mikey.KVSPI, Key: bytes.Repeat([]byte{0x55}, 16), SPI: []byte{1}}}})
+	if err != nil {
+		t.Fatal(err)
 	}
 	mpki := bytes.Repeat([]byte{0x42}, 32)
 	mpkr := bytes.Repeat([]byte{0x43}, 32)
@@ -297,7 +299,9 @@ func TestMIKEYDecodeTransferInit(t *testing.T) {
 		"role:     2 (TRs (start of validity))", "role:     3 (TRe (end of validity))",
 		"role:           4 (TRr (rekeying interval))", "interval (s):   600",
 		"time:     2026-11-26T19:00:00Z", "time:     2026-11-26T20:00:00Z",
-		"Ticket Data length:     37", "Ticket Data:            " + strings.Repeat("ee", 37),
+		"Ticket Data length: " + strconv.Itoa(len(ticket.TicketData)), "Ticket Data: " + hex.EncodeToString(ticket.TicketData),
+		// the base ticket inside (RFC 6043 A.1): THDR with our TPK key id, T, RAND, KEMAC, V
+		"THDR Data: 0100000007", "TPK key id: 7",
 		"Initiator Data[0]:", "Initiator Data[1]:",
 		"MAC alg:  2 (HMAC-SHA-256-256)", "MAC:      " + hex.EncodeToString(vi.MAC),
 	} {

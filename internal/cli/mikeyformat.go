@@ -144,8 +144,12 @@ func describePayload(p mikey.Payload, showKeys bool) *obj {
 	case *mikey.TICKET:
 		o.add("Ticket Policy", "policy", describeTP(&obj{}, &v.Policy, showKeys))
 		o.add("Ticket Data length", "ticket_data_length", uint64(len(v.TicketData))).
-			add("Ticket Data", "ticket_data", hexBytes(v.TicketData)).
-			add("Initiator Data length", "initiator_data_length", uint64(len(v.InitiatorData)))
+			add("Ticket Data", "ticket_data", hexBytes(v.TicketData))
+		if v.Policy.TicketType == mikey.TicketMIKEYBase && v.Policy.Subtype == mikey.BaseTicketSubtype &&
+			v.Policy.TicketVersion == mikey.BaseTicketVersion {
+			o.add("base ticket", "base_ticket", describeBaseTicket(v.TicketData, showKeys))
+		}
+		o.add("Initiator Data length", "initiator_data_length", uint64(len(v.InitiatorData)))
 		if len(v.InitiatorData) > 0 {
 			if ps, err := mikey.ParsePayloadData(v.InitiatorData); err != nil {
 				o.add("Initiator Data", "initiator_data", hexBytes(v.InitiatorData)).
@@ -269,4 +273,30 @@ func describeKV(o *obj, kv mikey.KVType, spi, vf, vt []byte) {
 	case mikey.KVInterval:
 		o.add("Valid From", "valid_from", hexBytes(vf)).add("Valid To", "valid_to", hexBytes(vt))
 	}
+}
+
+// describeBaseTicket shows the Ticket Data of a MIKEY base ticket (RFC 6043 Appendix A.1): THDR
+// (A.3: Next Payload, THDR Data length, THDR Data), then T, RAND, KEMAC (encrypted with keys from
+// the TPK, which only the KMS holds), [IDRpsk] and V. Data that does not have this form is
+// reported, not treated as an error: the ticket is opaque to everyone but the KMS.
+func describeBaseTicket(td []byte, showKeys bool) *obj {
+	o := &obj{}
+	if len(td) < 3 {
+		return o.add("error", "error", fmt.Sprintf("THDR at offset 0: %d bytes, need 3", len(td)))
+	}
+	n := int(td[1])<<8 | int(td[2])
+	if 3+n > len(td) {
+		return o.add("error", "error", fmt.Sprintf("THDR Data length %d at offset 1 overruns the %d bytes of Ticket Data", n, len(td)))
+	}
+	data := td[3 : 3+n]
+	o.add("THDR Data", "thdr_data", hexBytes(data))
+	if len(data) == 5 && data[0] == mikey.THDRVersion {
+		// This project's THDR Data: version 1 and the 32-bit id of the Ticket Protection Key.
+		o.add("TPK key id", "tpk_key_id", uint64(data[1])<<24|uint64(data[2])<<16|uint64(data[3])<<8|uint64(data[4]))
+	}
+	ps, err := mikey.ParsePayloadData(append([]byte{td[0]}, td[3+n:]...))
+	if err != nil {
+		return o.add("error", "error", fmt.Sprintf("payloads after THDR (offsets from byte %d, less 1): %v", 3+n, err))
+	}
+	return o.add("payload", "payloads", describePayloads(ps, showKeys))
 }
