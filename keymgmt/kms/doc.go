@@ -3,6 +3,12 @@
 // RFC 6043 §4.2.1, §5.1) and resolves them for callees (Ticket Resolve exchange, §4.2.3, §5.3),
 // and decides who may protect a call with whom (keymgmt/kms/policy).
 //
+// Specifications: RFC 6043 §4 (the Ticket Request and Ticket Resolve exchanges), §5 (key
+// derivation and forking §5.1, ticket reuse §5.3, errors §5.4), §6 (payloads, the Ticket Policy
+// and its flags §6.10), Appendix A (the MIKEY base ticket); RFC 3830 §5 (error handling §5.1.2,
+// MAC/signature verification §5.2–§5.3, replay protection §5.4); TS 33.220 §4.5.3 and Annex H.3
+// (the KMS as a GBA NAF); TS 33.328 (KMS-based e2e, clause 7: text unverified, choices below).
+//
 // What it implements, and where:
 //   - server.go: the HTTP interface (POST of a binary MIKEY message, Content-Type
 //     application/mikey, RFC 3830 §10.1), limits (body size, bounded concurrency, per-identity and
