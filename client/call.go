@@ -49,6 +49,13 @@ type Call struct {
 	inviteSent time.Time
 	mediaUp    time.Time
 	answered   bool
+	// For re-INVITEs: our o= line (its version grows per SDP, RFC 3264 §8), the direction the
+	// user asked for, and the ACK awaited for our 2xx to a re-INVITE.
+	origin     sdpoa.Origin
+	baseDir    sdpoa.Direction
+	reinviteMu sync.Mutex
+	ackCSeq    uint32
+	ackWait    chan struct{}
 
 	// Outgoing.
 	cs           *sipgo.DialogClientSession

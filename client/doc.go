@@ -17,6 +17,11 @@
 //     key management, RFC 4567 §3.1.1, RFC 4568 §7.1.2) when it fails; then 180 Ringing and
 //     answer (2xx with the answer), reject (486/603) or auto answer.
 //   - BYE either way (§15); OPTIONS answered (§11).
+//   - Hold and resume by re-INVITE (§14, RFC 3264 §8.4) from either side, keeping the SRTP keys
+//     (RFC 4568 §7.1.4 re-offer of the active a=crypto) and the running stream, so the SSRC,
+//     sequence numbers and ROC carry on (RFC 3711 §3.3.1); a re-offer that rekeys or changes
+//     the codec is refused with 488. media.Stream cannot pause, so while our direction does not
+//     send, RTP carries silence.
 //   - Media: media.Stream started from the negotiated SDP: the peer's address (latching to
 //     the first authenticated packet, RFC 4961), RTCP-mux (RFC 5761) as negotiated, otherwise
 //     RTCP on the port of a=rtcp (RFC 3605) or port + 1; SRTP keys per direction (RFC 3711,
@@ -25,6 +30,5 @@
 // Each Call reports Events: ringing, answered, media up (suite and key source), DTMF,
 // statistics, ended (who, why, SIP code). Logs (log/slog) never carry SDP bodies or keys.
 //
-// Not yet: registration, re-INVITE (hold/resume; a re-INVITE is answered 488), offerless INVITE,
-// 100rel/PRACK, TCP/TLS.
+// Not yet: offerless INVITE (answered 488), rekey by re-INVITE, 100rel/PRACK, UPDATE, TCP/TLS.
 package client

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imsphone/imsphone/client/sdpoa"
 	"github.com/imsphone/imsphone/media"
 )
 
@@ -24,6 +25,8 @@ const (
 	EventStats
 	// EventEnded: the call is over; the last event.
 	EventEnded
+	// EventUpdated: a re-INVITE (hold, resume) changed the session; Direction is ours now.
+	EventUpdated
 )
 
 func (k EventKind) String() string {
@@ -40,6 +43,8 @@ func (k EventKind) String() string {
 		return "stats"
 	case EventEnded:
 		return "ended"
+	case EventUpdated:
+		return "updated"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -69,6 +74,8 @@ type Event struct {
 	Suite, KeySource string
 	// Digit is the DTMF digit (EventDTMF).
 	Digit rune
+	// Direction is our media direction after a re-INVITE (EventUpdated).
+	Direction sdpoa.Direction
 	// Stats is a statistics snapshot (EventStats, and the final one with EventEnded).
 	Stats *media.Stats
 }

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/imsphone/imsphone/client/sdpoa"
 	"github.com/imsphone/imsphone/keymgmt"
 	"github.com/imsphone/imsphone/media"
+	"github.com/imsphone/imsphone/media/audio"
 	"github.com/imsphone/imsphone/media/codec"
 )
 
@@ -16,6 +18,23 @@ import (
 type mediaSession struct {
 	rtp, rtcp *net.UDPConn
 	stream    *media.Stream
+	gate      *gateSource
+}
+
+// gateSource silences what we send while our direction does not send (hold). media.Stream has
+// no pause, so RTP keeps flowing with silence: the SRTP context, SSRC, sequence numbers and
+// ROC carry on untouched across hold and resume (RFC 3711 §3.3.1).
+type gateSource struct {
+	src  audio.Source
+	mute atomic.Bool
+}
+
+func (g *gateSource) Read(pcm []int16) (int, error) {
+	n, err := g.src.Read(pcm)
+	if g.mute.Load() {
+		clear(pcm[:n])
+	}
+	return n, err
 }
 
 // openMedia binds the sockets an offer or answer announces: RTP, and RTCP for a=rtcp in case
@@ -69,9 +88,15 @@ func (c *Call) startMedia(ms *mediaSession, n *sdpoa.Negotiated, k *keymgmt.Keys
 	if err != nil {
 		return fmt.Errorf("client: codec %s: %w", n.Codec.Name, err)
 	}
+	src := opts.Source
+	if src == nil {
+		src = audio.Silence()
+	}
+	ms.gate = &gateSource{src: src}
+	ms.gate.mute.Store(!n.Direction.Sends())
 	cfg := media.Config{Conn: ms.rtp, Remote: net.UDPAddrFromAddrPort(n.Remote), RTCPMux: n.RTCPMux,
 		Codec: cd, PayloadTypes: media.PayloadTypes{TelephoneEvent: n.TelephoneEvent},
-		Source: opts.Source, Sink: opts.Sink, Logger: c.log, RTCPMinInterval: c.p.cfg.RTCPMinInterval}
+		Source: ms.gate, Sink: opts.Sink, Logger: c.log, RTCPMinInterval: c.p.cfg.RTCPMinInterval}
 	if n.RTCPMux {
 		ms.rtcp.Close()
 	} else {

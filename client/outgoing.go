@@ -50,7 +50,8 @@ func (p *Phone) Dial(ctx context.Context, target string, opts CallOptions) (*Cal
 	if off.Protected {
 		l.Proto = sdpoa.ProtoSAVP
 	}
-	offer := sdpoa.NewOffer(p.origin(), l, lines.Session)
+	c.origin, c.baseDir = p.origin(), opts.Direction
+	offer := sdpoa.NewOffer(c.origin, l, lines.Session)
 	body, err := offer.Marshal()
 	if err != nil {
 		c.end(Local, 0, err.Error(), "")

@@ -68,18 +68,40 @@ func (p *Phone) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	tx.Respond(res)
 }
 
+// dialogCall finds the call of an in-dialog request, whichever side set the dialog up.
+func (p *Phone) dialogCall(req *sip.Request) *Call {
+	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
+		if c := p.lookup(p.uas, id); c != nil {
+			return c
+		}
+	}
+	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
+		return p.lookup(p.uac, id)
+	}
+	return nil
+}
+
 func (p *Phone) onAck(req *sip.Request, tx sip.ServerTransaction) {
-	id, err := sip.DialogIDFromRequestUAS(req)
-	if err != nil {
+	c := p.dialogCall(req)
+	if c == nil || req.CSeq() == nil {
 		return
 	}
-	if c := p.lookup(p.uas, id); c != nil {
-		c.mu.Lock()
-		ss := c.ss
+	c.mu.Lock()
+	if c.ackWait != nil && req.CSeq().SeqNo == c.ackCSeq {
+		close(c.ackWait)
+		c.ackWait = nil
 		c.mu.Unlock()
-		if err := ss.ReadAck(req, tx); err != nil {
-			c.log.Debug("ACK not for our 2xx", "error", err)
-		}
+		return
+	}
+	c.mu.Unlock()
+	if c.outgoing {
+		return
+	}
+	c.mu.Lock()
+	ss := c.ss
+	c.mu.Unlock()
+	if err := ss.ReadAck(req, tx); err != nil {
+		c.log.Debug("ACK not for our 2xx", "error", err)
 	}
 }
 
@@ -116,10 +138,12 @@ func (p *Phone) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // transaction when this returns, so it stays until the final response.
 func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") {
-		// A re-INVITE (§14): not yet supported; the session stays as it was.
-		res := sip.NewResponseFromRequest(req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
-		res.AppendHeader(sip.NewHeader("Warning", warning(warnMiscellaneous, p.addr.String(), "re-INVITE not supported")))
-		tx.Respond(res)
+		// A re-INVITE within a dialog (RFC 3261 §14.2).
+		if c := p.dialogCall(req); c != nil {
+			c.onReinvite(req, tx)
+			return
+		}
+		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 		return
 	}
 	ds, err := p.dua.ReadInvite(req, tx)
@@ -214,7 +238,11 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	l := ms.local()
 	l.Formats, l.Direction, l.Attributes = p.cfg.Formats, d.opts.Direction, lines.Media
-	ans, n, err := sdpoa.Answer(offer, p.origin(), l)
+	c.mu.Lock()
+	c.origin, c.baseDir = p.origin(), d.opts.Direction
+	origin := c.origin
+	c.mu.Unlock()
+	ans, n, err := sdpoa.Answer(offer, origin, l)
 	if err == nil && n.Index != idx {
 		err = fmt.Errorf("m-line %d chosen, %d checked", n.Index, idx)
 	}

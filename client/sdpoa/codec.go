@@ -17,9 +17,9 @@ type Format struct {
 
 func (f Format) String() string { return fmt.Sprintf("%d %s/%d", f.PT, f.Name, f.ClockRate) }
 
-// same reports whether two formats are the same encoding (RFC 3264 §6.1 matches by encoding
+// Same reports whether two formats are the same encoding (RFC 3264 §6.1 matches by encoding
 // name and clock rate, not by the payload type number, which each side may choose).
-func (f Format) same(o Format) bool {
+func (f Format) Same(o Format) bool {
 	ch := func(c int) int {
 		if c == 0 {
 			return 1

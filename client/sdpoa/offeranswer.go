@@ -114,7 +114,7 @@ func firstCommon(theirs, ours []Format) (Format, bool) {
 			continue
 		}
 		for _, o := range ours {
-			if t.same(o) {
+			if t.Same(o) {
 				return t, true
 			}
 		}
@@ -147,7 +147,7 @@ func Answer(offer *Session, origin Origin, l Local) (*Session, *Negotiated, erro
 		var te uint8
 		for _, f := range om.Formats {
 			for _, o := range l.formats() {
-				if f.Name != "" && f.same(o) {
+				if f.Name != "" && f.Same(o) {
 					if f.IsTelephoneEvent() {
 						if te != 0 {
 							break
@@ -223,7 +223,7 @@ func AcceptAnswer(offer, answer *Session) (*Negotiated, error) {
 	for _, f := range am.Formats {
 		if f.IsTelephoneEvent() {
 			for _, o := range om.Formats {
-				if o.same(f) {
+				if o.Same(f) {
 					te = f.PT
 				}
 			}

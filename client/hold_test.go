@@ -1,0 +1,106 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/imsphone/imsphone/client/sdpoa"
+	"github.com/imsphone/imsphone/keymgmt"
+	"github.com/imsphone/imsphone/media/audio"
+)
+
+func rms(pcm []int16) float64 {
+	var s float64
+	for _, v := range pcm {
+		s += float64(v) * float64(v)
+	}
+	if len(pcm) == 0 {
+		return 0
+	}
+	return s / float64(len(pcm))
+}
+
+// Hold and resume by re-INVITE, from either side, keep the SRTP keys and the running stream
+// (SSRC, sequence numbers, ROC): the held party stops sending audio, the tone comes back on
+// resume, and no packet fails SRTP authentication.
+func TestHoldResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	for _, calleeHolds := range []bool{false, true} {
+		name := "caller-holds"
+		if calleeHolds {
+			name = "callee-holds"
+		}
+		t.Run(name, func(t *testing.T) {
+			sinkA, sinkB := &sink{}, &sink{}
+			a := newPhone(t, "alice", keymgmt.ModeSDES, keymgmt.Mandatory, nil)
+			b := newPhone(t, "bob", keymgmt.ModeSDES, keymgmt.Mandatory, &CallOptions{Source: audio.Tone(440, 0.5, 8000), Sink: sinkB})
+			ctx := context.Background()
+			ca, err := a.Dial(ctx, target(b), CallOptions{Source: audio.Tone(1000, 0.5, 8000), Sink: sinkA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, ca, EventMediaUp, 3*time.Second)
+			var cb *Call
+			for cb == nil {
+				b.mu.Lock()
+				for c := range b.calls {
+					cb = c
+				}
+				b.mu.Unlock()
+			}
+			waitFor(t, cb, EventAnswered, 3*time.Second)
+			keysBefore := ca.Keys()
+			holder, held, holderSink := ca, cb, sinkA // the holder keeps sending, the held side goes quiet
+			if calleeHolds {
+				holder, held, holderSink = cb, ca, sinkB
+			}
+			time.Sleep(600 * time.Millisecond)
+			if err := holder.Hold(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if e := waitFor(t, holder, EventUpdated, time.Second); e.Direction != sdpoa.SendOnly {
+				t.Fatalf("holder direction %v", e.Direction)
+			}
+			if e := waitFor(t, held, EventUpdated, time.Second); e.Direction != sdpoa.RecvOnly {
+				t.Fatalf("held direction %v", e.Direction)
+			}
+			n0 := len(holderSink.samples())
+			time.Sleep(600 * time.Millisecond)
+			n1 := len(holderSink.samples())
+			if err := holder.Resume(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, holder, EventUpdated, time.Second)
+			waitFor(t, held, EventUpdated, time.Second)
+			time.Sleep(700 * time.Millisecond)
+			pcm := holderSink.samples()
+			// The holder hears silence while on hold (after the jitter buffer drained), tone after.
+			onHold := pcm[n0+1600 : n1]
+			afterResume := pcm[len(pcm)-2400:]
+			freq := 440.0
+			if calleeHolds {
+				freq = 1000
+			}
+			if r := rms(onHold); r > 1 {
+				t.Fatalf("audio while on hold: mean square %.1f", r)
+			}
+			if snr := audio.DetectTone(afterResume, 8000, freq); snr < 20 {
+				t.Fatalf("tone after resume at %.1f dB", snr)
+			}
+			if k := ca.Keys(); k != keysBefore || !bytes.Equal(k.Send.MasterKey, keysBefore.Send.MasterKey) {
+				t.Fatal("keys changed across hold/resume")
+			}
+			ca.Hangup(ctx)
+			for _, c := range []*Call{ca, cb} {
+				e := waitEnded(t, c)
+				if e.Stats == nil || e.Stats.SRTPAuthFailures != 0 || e.Stats.SRTCPAuthFailures != 0 || e.Stats.SRTPReplayDrops != 0 {
+					t.Fatalf("stats %v", e.Stats)
+				}
+			}
+		})
+	}
+}
