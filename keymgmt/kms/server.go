@@ -327,9 +327,10 @@ func (s *Server) serveMIKEY(w http.ResponseWriter, r *http.Request) {
 	s.send(w, r, rp)
 }
 
-// Handle processes one MIKEY message from source and returns the HTTP status and the MIKEY
-// answer (exported through ServeHTTP; Handle itself serves the benchmark of the exchange logic
-// without HTTP).
+// Handle processes one MIKEY message body from source without HTTP: it is what ServeHTTP runs
+// after the method, source rate, concurrency, content-type and size checks. It writes the audit
+// record and returns the HTTP status, the MIKEY answer (REQUEST_RESP, RESOLVE_RESP or Error) and
+// the audit event.
 func (s *Server) Handle(ctx context.Context, body []byte, source string) (status int, answer []byte, ev AuditEvent) {
 	rp := s.handle(ctx, body, source)
 	s.record(ctx, rp)
