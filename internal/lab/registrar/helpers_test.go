@@ -9,6 +9,7 @@ import (
 	"hash"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,9 +94,11 @@ func newTestCore(t testing.TB, mod func(*Config)) *testCore {
 		t.Fatal(err)
 	}
 	tl, pc := listenPair(t)
-	go s.ServeTCP(tl)
-	go s.ServeUDP(pc)
-	t.Cleanup(func() { s.Close(); tl.Close(); pc.Close() })
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.ServeTCP(tl) }()
+	go func() { defer wg.Done(); s.ServeUDP(pc) }()
+	t.Cleanup(func() { s.Close(); tl.Close(); pc.Close(); wg.Wait() })
 	_, p, _ := net.SplitHostPort(tl.Addr().String())
 	port, _ := strconv.Atoi(p)
 	return &testCore{srv: s, clock: clock, auc: auc, addr: tl.Addr().String(), port: port}
@@ -121,14 +124,12 @@ func listenPair(t testing.TB) (net.Listener, net.PacketConn) {
 
 func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		// Stderr, not t.Log: sipgo's goroutines may still log after the test has returned.
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
 }
 
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
 // testUA is a SIP endpoint written for these tests with sipgo only (not package client).
 type testUA struct {

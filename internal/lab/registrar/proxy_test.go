@@ -320,3 +320,72 @@ func TestProxyForkingTwo2xx(t *testing.T) {
 		t.Errorf("bob2 got CANCEL before any provisional response")
 	}
 }
+
+// TestProxyUpstreamCancel: the caller gives up while bob rings; the proxy's CANCEL reaches bob
+// (§16.10) and the caller gets 487.
+func TestProxyUpstreamCancel(t *testing.T) {
+	core := newTestCore(t, nil)
+	alice := newTestUA(t, core, "alice", "udp")
+	bob := newTestUA(t, core, "bob", "tcp")
+	mustRegister(t, alice, "sip:alice@home1.net", "alice@home1.net", "alice-secret")
+	mustRegister(t, bob, "sip:bob@home1.net", "bob@home1.net", "bob-secret")
+	ringing := make(chan struct{})
+	bobCanceled := make(chan struct{})
+	bob.setOnInvite(func(ds *sipgo.DialogServerSession, tx sip.ServerTransaction) {
+		tx.OnCancel(func(*sip.Request) { close(bobCanceled) })
+		ds.Respond(180, "Ringing", nil)
+		close(ringing)
+		select {
+		case <-bobCanceled:
+		case <-time.After(5 * time.Second):
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := alice.dua.Invite(ctx, sip.Uri{Scheme: "sip", User: "bob", Host: testDomain}, []byte("v=0\r\n"),
+		sip.NewHeader("Content-Type", "application/sdp"), serviceRoute(core, "udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ringCtx, stopRinging := context.WithCancel(ctx)
+	got180 := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.WaitAnswer(ringCtx, sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
+			if r.StatusCode == 180 {
+				select {
+				case got180 <- struct{}{}:
+				default:
+				}
+			}
+			return nil
+		}})
+	}()
+	<-ringing
+	select {
+	case <-got180:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no 180 at alice")
+	}
+	stopRinging() // sipgo sends CANCEL
+	select {
+	case <-bobCanceled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("bob never got the CANCEL")
+	}
+	if err := <-done; err == nil {
+		t.Fatal("cancelled INVITE answered")
+	}
+	invs, acks, _, _ := bob.got()
+	if len(invs) != 1 {
+		t.Fatalf("bob: %d INVITEs", len(invs))
+	}
+	// The only ACK bob may see is the proxy's hop-by-hop ACK for the 487 (same branch as the
+	// INVITE, RFC 3261 §17.1.1.3); it reaches the handler when bob's transaction has ended.
+	ib, _ := invs[0].Via().Params.Get("branch")
+	for _, a := range acks {
+		if ab, _ := a.Via().Params.Get("branch"); ab != ib {
+			t.Errorf("bob got an end-to-end ACK (branch %s) for a cancelled INVITE", ab)
+		}
+	}
+}
