@@ -101,10 +101,15 @@ func TestProcess(t *testing.T) {
 	if addr == "" {
 		t.Fatalf("no listening address in the log:\n%s", logs.String())
 	}
-	logDone := make(chan struct{})
+	logDone, reloaded := make(chan struct{}), make(chan struct{})
 	go func() {
+		seen := false
 		for sc.Scan() {
 			logs.Write(append(sc.Bytes(), '\n'))
+			if !seen && bytes.Contains(sc.Bytes(), []byte(`"msg":"policy reloaded"`)) {
+				seen = true
+				close(reloaded)
+			}
 		}
 		close(logDone)
 	}()
@@ -140,6 +145,19 @@ func TestProcess(t *testing.T) {
 		t.Fatalf("RequestTicket: %v\n%s", err, logs.String())
 	}
 	_, ksNAF, _ := keys.Key(ctx, "kms.home1.net")
+
+	// SIGHUP reloads the policy file.
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(procPolicy+"groups: {g: [\"sip:*@x\"]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reloaded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no policy reload after SIGHUP")
+	}
 
 	hc.CloseIdleConnections()
 	start := time.Now()
