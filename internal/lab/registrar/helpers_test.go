@@ -130,7 +130,6 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-
 // testUA is a SIP endpoint written for these tests with sipgo only (not package client).
 type testUA struct {
 	t       testing.TB
