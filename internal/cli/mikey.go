@@ -23,7 +23,8 @@ func newMIKEYCommand(a *app) *cobra.Command {
 }
 
 type mikeyDecodeFlags struct {
-	file, format string
+	files        []string
+	format       string
 	json         bool
 	psk, mpk     string
 	showKeys     bool
@@ -32,13 +33,14 @@ type mikeyDecodeFlags struct {
 func newMIKEYDecodeCommand(a *app) *cobra.Command {
 	var f mikeyDecodeFlags
 	cmd := &cobra.Command{
-		Use:   "decode [MESSAGE]",
+		Use:   "decode [MESSAGE...]",
 		Short: "Decode MIKEY messages from base64, hex, binary, SDP or a SIP message",
 		Long: `decode prints every payload and field of MIKEY messages (RFC 3830 §6) including the
 MIKEY-TICKET payloads of RFC 6043 §6: GENERIC-ID map entries with SSRC/ROC/SEQ/SPI, TP flags by
 letter, TICKET with Ticket Data and Initiator Data, IDR, RANDR and TR roles.
 
-The message comes from the argument, from --file, or from stdin ("-" or no argument). With
+Messages come from the arguments, from --file (repeatable), or from stdin ("-" or no argument),
+and are decoded in that order. With
 --input-format auto (the default) input holding an a=key-mgmt attribute is read as SDP or as a
 SIP message with an SDP body, and every a=key-mgmt:mikey line (session and media level, RFC 4567)
 is decoded; otherwise the input is one message in hex, base64 (with or without the "mikey "
@@ -66,14 +68,17 @@ a MAC that does not verify with the given key exits 5.`,
   xclip -o | imsphone mikey decode --input-format hex
 
   # a TRANSFER_INIT with the MPKi from REQUEST_RESP, keys shown
-  imsphone mikey decode --file invite.sdp --mpk 000102...1f --show-keys`,
-		Args: cobra.MaximumNArgs(1),
+  imsphone mikey decode --file invite.sdp --mpk 000102...1f --show-keys
+
+  # a Ticket Request exchange captured as two HTTP bodies, verified with Ks_NAF
+  imsphone mikey decode --psk "$KS_NAF_HEX" -f request_init.bin -f request_resp.bin`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runMIKEYDecode(a, cmd, args, &f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.file, "file", "f", "", `read the input from a file ("-" for stdin)`)
+	fl.StringArrayVarP(&f.files, "file", "f", nil, `read input from a file ("-" for stdin); repeatable`)
 	fl.StringVar(&f.format, "input-format", formatAuto, "auto, base64, hex, sdp (SDP or SIP message) or raw (binary)")
 	fl.BoolVar(&f.json, "json", false, "print JSON instead of text")
 	fl.StringVar(&f.psk, "psk", "", "pre-shared key (hex) for RFC 3830 PSK and RFC 6043 *_PSK messages")
@@ -86,24 +91,66 @@ a MAC that does not verify with the given key exits 5.`,
 	return cmd
 }
 
-func readInput(cmd *cobra.Command, args []string, file string) ([]byte, error) {
-	switch {
-	case file != "" && len(args) > 0:
-		return nil, usageErrorf("give the message either as an argument or with --file, not both")
-	case file == "-" || file == "" && (len(args) == 0 || args[0] == "-"):
+// source is one input: its label and bytes.
+type source struct {
+	label string
+	data  []byte
+}
+
+func readInputs(cmd *cobra.Command, args, files []string) ([]source, error) {
+	if len(files) > 0 && len(args) > 0 {
+		return nil, usageErrorf("give messages either as arguments or with --file, not both")
+	}
+	if len(files) == 0 && len(args) == 0 {
+		args = []string{"-"}
+	}
+	var out []source
+	stdinUsed := false
+	readStdin := func() ([]byte, error) {
+		if stdinUsed {
+			return nil, usageErrorf(`stdin ("-") given twice`)
+		}
+		stdinUsed = true
 		b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), maxInput+1))
 		if err != nil {
 			return nil, fmtErr("read stdin", err)
 		}
 		return checkSize(b)
-	case file != "":
-		b, err := os.ReadFile(file)
+	}
+	for i, a := range args {
+		label := "input"
+		if len(args) > 1 {
+			label = fmt.Sprintf("argument %d", i+1)
+		}
+		if a == "-" {
+			b, err := readStdin()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, source{"stdin", b})
+			continue
+		}
+		out = append(out, source{label, []byte(a)})
+	}
+	for _, f := range files {
+		if f == "-" {
+			b, err := readStdin()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, source{"stdin", b})
+			continue
+		}
+		b, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}
-		return checkSize(b)
+		if b, err = checkSize(b); err != nil {
+			return nil, fmtErr(f, err)
+		}
+		out = append(out, source{"file " + f, b})
 	}
-	return []byte(args[0]), nil
+	return out, nil
 }
 
 // maxInput bounds what decode reads: a SIP message with SDP is a few kB, a MIKEY message at most
@@ -130,13 +177,29 @@ func runMIKEYDecode(a *app, cmd *cobra.Command, args []string, f *mikeyDecodeFla
 			return err
 		}
 	}
-	data, err := readInput(cmd, args, f.file)
+	srcs, err := readInputs(cmd, args, f.files)
 	if err != nil {
 		return err
 	}
-	inputs, err := extractMIKEY(data, f.format)
-	if err != nil {
-		return err
+	var inputs []mikeyInput
+	for _, src := range srcs {
+		ins, err := extractMIKEY(src.data, f.format)
+		if err != nil {
+			if len(srcs) > 1 {
+				return fmtErr(src.label, err)
+			}
+			return err
+		}
+		for _, in := range ins {
+			if len(srcs) > 1 { // with one source the location inside it is enough
+				if in.Source == "input" {
+					in.Source = src.label
+				} else {
+					in.Source = src.label + ", " + in.Source
+				}
+			}
+			inputs = append(inputs, in)
+		}
 	}
 	if f.showKeys {
 		warnShowKeys(cmd.ErrOrStderr())
