@@ -23,11 +23,11 @@ func newMIKEYCommand(a *app) *cobra.Command {
 }
 
 type mikeyDecodeFlags struct {
-	files        []string
-	format       string
-	json         bool
-	psk, mpk     string
-	showKeys     bool
+	files    []string
+	format   string
+	json     bool
+	psk, mpk string
+	showKeys bool
 }
 
 func newMIKEYDecodeCommand(a *app) *cobra.Command {
