@@ -188,7 +188,9 @@ func TestRefusals(t *testing.T) {
 		if st != http.StatusConflict || len(errs) != 1 || errs[0] != mikey.ErrInvalidTS || !macd {
 			t.Fatalf("status %d, ERR %v, MAC'd %v", st, errs, macd)
 		}
-		checkAudit(t, e, "request", http.StatusConflict, mikey.ErrInvalidTS)
+		if ev := checkAudit(t, e, "request", http.StatusConflict, mikey.ErrInvalidTS); !strings.Contains(ev.Reason, "replayed") {
+			t.Fatalf("refused for %q", ev.Reason)
+		}
 	})
 
 	t.Run("replayed RESOLVE_INIT", func(t *testing.T) {
@@ -199,7 +201,9 @@ func TestRefusals(t *testing.T) {
 		if st != http.StatusConflict || len(errs) != 1 || errs[0] != mikey.ErrInvalidTS || !macd {
 			t.Fatalf("status %d, ERR %v, MAC'd %v", st, errs, macd)
 		}
-		checkAudit(t, e, "resolve", http.StatusConflict, mikey.ErrInvalidTS)
+		if ev := checkAudit(t, e, "resolve", http.StatusConflict, mikey.ErrInvalidTS); !strings.Contains(ev.Reason, "replayed") {
+			t.Fatalf("refused for %q", ev.Reason)
+		}
 	})
 
 	t.Run("inconsistent TP flags", func(t *testing.T) {
@@ -327,7 +331,9 @@ func TestRestartBetweenRequestAndResolve(t *testing.T) {
 	if errs, _ := errorAnswer(t, body); st != http.StatusConflict || errs[0] != mikey.ErrInvalidTS {
 		t.Fatalf("replay after restart: status %d, ERR %v", st, errs)
 	}
-	checkAudit(t, e, "resolve", http.StatusConflict, mikey.ErrInvalidTS)
+	if ev := checkAudit(t, e, "resolve", http.StatusConflict, mikey.ErrInvalidTS); !strings.Contains(ev.Reason, "replayed") {
+		t.Fatalf("refused for %q, want the replay cache", ev.Reason)
+	}
 
 	e.clk.Add(time.Second)
 	bob2.kc = e.client([]string{oldURL, e.url}, bob2.keys.Key, bob2.keys.Invalidate)
