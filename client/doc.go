@@ -17,6 +17,10 @@
 //     key management, RFC 4567 §3.1.1, RFC 4568 §7.1.2) when it fails; then 180 Ringing and
 //     answer (2xx with the answer), reject (486/603) or auto answer.
 //   - BYE either way (§15); OPTIONS answered (§11).
+//   - Registration (§10) with digest authentication (§22.4; RFC 2617 MD5 through sipgo's
+//     DoDigestAuth), refreshed at half the granted lifetime with the same Call-ID (§10.2.4),
+//     removal with Expires: 0 (§10.2.2); the Service-Route of the 2xx (RFC 3608) is kept.
+//     IMS AKA (AKAv1-MD5 with package gba) is next.
 //   - Hold and resume by re-INVITE (§14, RFC 3264 §8.4) from either side, keeping the SRTP keys
 //     (RFC 4568 §7.1.4 re-offer of the active a=crypto) and the running stream, so the SSRC,
 //     sequence numbers and ROC carry on (RFC 3711 §3.3.1); a re-offer that rekeys or changes
