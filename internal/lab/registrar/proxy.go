@@ -257,6 +257,19 @@ func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, outs []*sip
 	pending := 0
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	cancelCh := make(chan struct{}, 1)
+	if isInvite {
+		upstreamCancel := func(*sip.Request) {
+			select {
+			case cancelCh <- struct{}{}:
+			default:
+			}
+		}
+		// OnCancel reports false when the CANCEL came before we could listen for it.
+		if !tx.OnCancel(upstreamCancel) {
+			upstreamCancel(nil)
+		}
+	}
 	for i, out := range outs {
 		b := &branch{req: out}
 		branches[i] = b
@@ -296,15 +309,6 @@ func (s *Server) forward(req *sip.Request, tx sip.ServerTransaction, outs []*sip
 		}(i, ctxTx)
 	}
 
-	cancelCh := make(chan struct{}, 1)
-	if isInvite {
-		tx.OnCancel(func(*sip.Request) {
-			select {
-			case cancelCh <- struct{}{}:
-			default:
-			}
-		})
-	}
 	finalSent := false
 	cancelAll := func() {
 		for _, b := range branches {

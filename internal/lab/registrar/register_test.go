@@ -149,6 +149,14 @@ func TestRegisterExpiresRefreshAndDeregister(t *testing.T) {
 	if bs := core.srv.Location().Lookup("sip:bob@home1.net"); len(bs) != 1 || bs[0].Contact.Address.Port != ua.contact.Address.Port {
 		t.Fatalf("after 121 s: %d bindings, want only %s", len(bs), me)
 	}
+	// A REGISTER without Contact is a query: the bindings are listed, nothing changes.
+	q := ua.newRegister("sip:bob@home1.net", -1)
+	q.RemoveHeader("Contact")
+	ch := pickChallenge(t, ua.send(q), "WWW-Authenticate", "SHA-256")
+	res = ua.retry(q, "Authorization", independentDigest(ch, "bob@home1.net", "bob-secret", "REGISTER", "sip:home1.net", "q"))
+	if got := contactExpires(t, res); res.StatusCode != 200 || len(got) != 1 || got[me] != "179" {
+		t.Fatalf("query: %d %v, want one binding with 179 s left", res.StatusCode, got)
+	}
 	// Refresh: remaining time is renewed.
 	res = reg(600)
 	if got := contactExpires(t, res)[me]; got != "600" {
