@@ -29,7 +29,8 @@ func newAKACommand(a *app) *cobra.Command {
 USIM side (TS 33.102 §6.3.3): from K, OP or OPc, RAND and AUTN it computes AK = f5(RAND),
 SQN = AUTN[0..5] XOR AK, checks MAC-A = f1(SQN, RAND, AMF) against XMAC-A, and prints RES = f2,
 CK = f3, IK = f4. With --sqn-ms (the USIM's highest accepted SQN) an SQN <= SQN_MS is a
-synchronisation failure: it prints AUTS = (SQN_MS XOR AK*) || MAC-S (TS 33.102 §6.3.5) instead
+synchronisation failure (the freshness rule of TS 33.102 Annex C.2.2 for a single counter, IND
+length 0; the Annex C Delta and L limits are not applied): it prints AUTS = (SQN_MS XOR AK*) || MAC-S (TS 33.102 §6.3.5) instead
 of RES. A failed MAC-A check exits 3, a synchronisation failure exits 4; RES, CK and IK are then
 not printed, as a USIM would not release them.
 

@@ -204,3 +204,12 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 func warnShowKeys(w io.Writer) {
 	fmt.Fprintln(w, "imsphone: warning: --show-keys prints secret keys to stdout; do not paste them into tickets or logs")
 }
+
+// groupRunE makes a command group ("mikey", "gba") print its help when called alone and refuse an
+// unknown subcommand with the usage exit code (cobra would print help and exit 0).
+func groupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return cmd.Help()
+}

@@ -71,3 +71,18 @@ func TestUnknownCommand(t *testing.T) {
 	r = run(t, "", "aka", "--frobnicate")
 	r.want(t, ExitUsage)
 }
+
+func TestCommandGroups(t *testing.T) {
+	for _, g := range []string{"mikey", "gba"} {
+		r := run(t, "", g)
+		r.want(t, ExitOK)
+		if !strings.Contains(r.stdout, "Available Commands:") {
+			t.Errorf("%s alone: %q", g, r.stdout)
+		}
+		r = run(t, "", g, "frobnicate")
+		r.want(t, ExitUsage)
+		if !strings.Contains(r.stderr, `unknown command "frobnicate"`) {
+			t.Errorf("%s frobnicate: %q", g, r.stderr)
+		}
+	}
+}

@@ -21,6 +21,7 @@ func newGBACommand(a *app) *cobra.Command {
 		Example: `  imsphone gba bootstrap --bsf http://bsf.home1.net/ --impi user1_private@home1.net \
       --k 465b5ce8b199b49faa5f0a2ee238a6bc --opc cd63cb71954a9f4e48a5994e37a02baf --naf kms.home1.net`,
 	}
+	cmd.RunE = groupRunE
 	cmd.AddCommand(newGBABootstrapCommand(a))
 	return cmd
 }

@@ -18,6 +18,7 @@ func newMIKEYCommand(a *app) *cobra.Command {
 		Example: `  imsphone mikey decode AQAFgM0XflABAAAAAAAAAAAAAAsAyONQ6gAAAAAGEEoo2pee4hp2UaDX8ZE22YwK...
   imsphone mikey decode --file offer.sdp --json`,
 	}
+	cmd.RunE = groupRunE
 	cmd.AddCommand(newMIKEYDecodeCommand(a))
 	return cmd
 }
