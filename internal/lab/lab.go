@@ -109,7 +109,7 @@ func (l *Lab) Account(impi string) (Account, bool) {
 
 // Start brings the lab up: the shared AuC, the registrar/proxy on Host:SIPPort (UDP and TCP on
 // one port), and the BSF if configured. Components start in dependency order and Close stops
-// them in reverse.
+// them in reverse; cancelling ctx closes the lab too.
 func Start(ctx context.Context, cfg Config, opts Options) (l *Lab, err error) {
 	if cfg.Domain == "" {
 		return nil, errors.New("lab: domain is empty")
@@ -194,6 +194,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (l *Lab, err error) {
 		clear(subs[i].K)
 		clear(subs[i].OPc)
 	}
+	context.AfterFunc(ctx, func() { l.Close() })
 	opts.Logger.Info("lab started", "sip", l.SIPAddr, "ub", l.UbURL, "zn", l.ZnURL, "subscribers", len(accts))
 	return l, nil
 }

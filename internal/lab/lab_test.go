@@ -161,3 +161,24 @@ func TestLab(t *testing.T) {
 		}
 	}
 }
+
+func TestLabContextCancelCloses(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l, err := Start(ctx, Config{Domain: "home1.net", Subscribers: []Subscriber{
+		{IMPI: "a@home1.net", IMPUs: []string{"sip:a@home1.net"}, Password: "pw"}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.SIPAddr
+	cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s still accepts after the context ended", addr)
+}
