@@ -1,10 +1,12 @@
 package registrar
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -201,5 +203,26 @@ func TestRegisterCSeqOutOfOrder(t *testing.T) {
 	}
 	if n := len(core.srv.Location().Lookup("sip:bob@home1.net")); n != 1 {
 		t.Fatalf("binding changed by an out-of-order REGISTER: %d", n)
+	}
+}
+
+// TestRegisterWithSipgoDigest: sipgo's own DoDigestAuth (icholy/digest, taking the first
+// challenge, SHA-256) registers, as a UA built on sipgo will.
+func TestRegisterWithSipgoDigest(t *testing.T) {
+	core := newTestCore(t, nil)
+	ua := newTestUA(t, core, "alice", "udp")
+	req := ua.newRegister("sip:alice@home1.net", 600)
+	res := ua.send(req)
+	if res.StatusCode != 401 {
+		t.Fatalf("first REGISTER: %d", res.StatusCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := ua.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "alice@home1.net", Password: "alice-secret"})
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("DoDigestAuth: %v %v", res, err)
+	}
+	if a := req.GetHeader("Authorization"); a == nil || !strings.Contains(a.Value(), "SHA-256") {
+		t.Errorf("sipgo answered %v, want the preferred SHA-256 challenge", a)
 	}
 }
