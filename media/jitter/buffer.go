@@ -122,6 +122,18 @@ type Buffer struct {
 	minSet   [minBuckets]bool
 	minEpoch int64 // index of the current bucket: arrival / minWindow
 
+	// Aggregates of the buckets above, kept up to date by noteTransit so that Pop reads them
+	// instead of scanning the buckets: aggOK false means they must be recomputed (a bucket was
+	// cleared). minBest is valid when minAny; peakJ is 0 when no bucket is set.
+	aggOK   bool
+	minAny  bool
+	minBest int64
+	peakJ   float64
+	tgt     int64 // target(), recomputed whenever J or a bucket changes
+
+	// nsPerTS is 10⁹/ClockRate when that is an integer (8, 16, 32, 48 kHz...), else 0.
+	nsPerTS int64
+
 	st Stats
 }
 
@@ -167,11 +179,25 @@ func New(cfg Config) *Buffer {
 	}
 	b.frameTS = max(1, b.rate*b.frameNs/int64(time.Second))
 	b.step = b.frameTS
+	if int64(time.Second)%b.rate == 0 {
+		b.nsPerTS = int64(time.Second) / b.rate
+	}
+	b.aggOK = true // no bucket set: nothing to aggregate
+	b.retarget()
 	return b
 }
 
-// tsNs converts timestamp units to nanoseconds without overflowing for long calls.
+// tsNs converts timestamp units to nanoseconds without overflowing for long calls. The
+// per-packet cases avoid division: with ts = q·rate + r the exact result q·10⁹ + ⌊r·10⁹/rate⌋
+// equals ts·(10⁹/rate) when rate divides 10⁹, and ⌊ts·10⁹/rate⌋ (truncated, for either sign)
+// whenever ts·10⁹ fits in an int64.
 func (b *Buffer) tsNs(ts int64) int64 {
+	if b.nsPerTS != 0 {
+		return ts * b.nsPerTS
+	}
+	if -(1<<33) < ts && ts < 1<<33 {
+		return ts * int64(time.Second) / b.rate
+	}
 	return ts/b.rate*int64(time.Second) + ts%b.rate*int64(time.Second)/b.rate
 }
 
@@ -197,8 +223,9 @@ func (b *Buffer) Push(seq uint16, ts uint32, arrival time.Time, payload []byte) 
 		// The first packet after a pause: its transit time says nothing about jitter.
 		b.haveTransit = false
 	}
-	b.updateJitter(now, tsExt)
-	b.noteTransit(now, now-b.tsNs(tsExt))
+	transit := now - b.tsNs(tsExt)
+	b.updateJitter(transit)
+	b.noteTransit(now, transit)
 
 	diff := e - b.playSeq
 	if diff >= int64(len(b.slots)) || diff < -maxMisorder {
@@ -277,15 +304,16 @@ func (b *Buffer) resync(e, tsExt, now int64) {
 	b.playTS = tsExt
 	b.step = b.frameTS
 	b.minSet = [minBuckets]bool{}
-	b.noteTransit(now, now-b.tsNs(tsExt))
-	b.m = now - b.tsNs(tsExt) + b.target()
+	b.aggOK = false
+	transit := now - b.tsNs(tsExt)
+	b.noteTransit(now, transit)
+	b.m = transit + b.target()
 	b.underrun = 0
 }
 
 // updateJitter is RFC 3550 A.8: J += (|D| - J)/16 with D the change in transit time between
 // consecutive arrivals, here in nanoseconds.
-func (b *Buffer) updateJitter(now, tsExt int64) {
-	transit := now - b.tsNs(tsExt)
+func (b *Buffer) updateJitter(transit int64) {
 	if b.haveTransit {
 		d := float64(transit - b.lastTransit)
 		b.jitter += (math.Abs(d) - b.jitter) / 16
@@ -306,28 +334,51 @@ func (b *Buffer) noteTransit(now, transit int64) {
 			b.minSet = [minBuckets]bool{}
 		}
 		b.minEpoch = epoch
+		b.aggOK = false
 	}
 	i := ((epoch % minBuckets) + minBuckets) % minBuckets
 	if !b.minSet[i] {
 		b.mins[i], b.jpeak[i], b.minSet[i] = transit, b.jitter, true
+		b.aggOK = false
 	}
 	b.mins[i] = min(b.mins[i], transit)
 	b.jpeak[i] = max(b.jpeak[i], b.jitter)
+	if b.aggOK {
+		// Within a window a bucket's minimum only falls and its peak only rises, so the
+		// aggregates over all buckets follow from this one bucket.
+		b.minBest = min(b.minBest, b.mins[i])
+		b.peakJ = max(b.peakJ, b.jpeak[i])
+	} else {
+		b.aggregate()
+	}
+	b.retarget()
+}
+
+// aggregate recomputes minBest and peakJ over the buckets that are set.
+func (b *Buffer) aggregate() {
+	b.minAny, b.minBest, b.peakJ = false, 0, 0
+	for i, set := range b.minSet {
+		if set {
+			if !b.minAny || b.mins[i] < b.minBest {
+				b.minBest = b.mins[i]
+			}
+			b.minAny = true
+			b.peakJ = max(b.peakJ, b.jpeak[i])
+		}
+	}
+	b.aggOK = true
 }
 
 // minTransit is the lowest transit time of the last minBuckets windows (the packets that waited
 // least in the network); with none recorded, that of a packet of tsExt arriving now.
 func (b *Buffer) minTransit(now, tsExt int64) int64 {
-	best, ok := int64(0), false
-	for i, set := range b.minSet {
-		if set && (!ok || b.mins[i] < best) {
-			best, ok = b.mins[i], true
-		}
+	if !b.aggOK {
+		b.aggregate()
 	}
-	if !ok {
+	if !b.minAny {
 		return now - b.tsNs(tsExt)
 	}
-	return best
+	return b.minBest
 }
 
 // target is the playout delay the buffer steers to: 4·J, which covers a uniform spread of
@@ -335,17 +386,20 @@ func (b *Buffer) minTransit(now, tsExt int64) int64 {
 // [Min, Max]. J is taken as its peak over the last minBuckets windows (2 s), so the target
 // rises at once with the jitter but falls only once the jitter has stayed low, and the noise of
 // the J estimate does not make the delay swing.
-func (b *Buffer) target() int64 {
+func (b *Buffer) target() int64 { return b.tgt }
+
+// retarget recomputes target() after J or a bucket changed (peakJ is 0 with no bucket set, and
+// J ≥ 0, so max(J, peakJ) is the peak over J and the set buckets).
+func (b *Buffer) retarget() {
 	if b.cfg.Fixed {
-		return int64(b.cfg.Initial)
+		b.tgt = int64(b.cfg.Initial)
+		return
 	}
-	j := b.jitter
-	for i, set := range b.minSet {
-		if set {
-			j = max(j, b.jpeak[i])
-		}
+	if !b.aggOK {
+		b.aggregate()
 	}
-	return min(max(int64(4*j), b.minNs), b.maxNs)
+	j := max(b.jitter, b.peakJ)
+	b.tgt = min(max(int64(4*j), b.minNs), b.maxNs)
 }
 
 // Pop returns the frame to play at now, if one is due. Call it once per frame interval. A
