@@ -19,8 +19,10 @@
 //   - MIKEY-TICKET through a KMS (RFC 6043, TS 33.328 KMS-based e2e): plugs in as a Method named
 //     "mikey" that reads and writes a=key-mgmt:mikey lines (RFC 4567 §3: session or media level,
 //     the media level overriding) carrying TRANSFER_INIT in the offer and TRANSFER_RESP in the
-//     answer (RFC 6043 §7). KeyMgmtValues applies RFC 4567's level rule for it. It is not part
-//     of this package yet; a "kms" policy without one is refused by New.
+//     answer (RFC 6043 §7). KeyMgmtValues applies RFC 4567's level rule for it. MIKEY
+//     (mikey.go, NewMIKEY) is that method over the UE's KMS client (keymgmt/kms): media-level
+//     lines, one TGK and two crypto sessions, one per sender SSRC (RFC 3830 §4.1.3, RFC 6043
+//     §5.1.3, §6.1.1); a "kms" policy without a method is refused by New.
 //
 // Policy (per account): mode none, sdes or kms, each mandatory or preferred. A failed policy or
 // key-management check is an *Error carrying the SIP status (488, RFC 3261 §21.4.26) and the
