@@ -49,6 +49,9 @@ type Call struct {
 	inviteSent time.Time
 	mediaUp    time.Time
 	answered   bool
+	// remoteBye is set when the peer's BYE is being handled, so that a local hang-up racing it
+	// does not send a BYE of its own.
+	remoteBye bool
 	// For re-INVITEs: our o= line (its version grows per SDP, RFC 3264 §8), the direction the
 	// user asked for, and the ACK awaited for our 2xx to a re-INVITE.
 	origin     sdpoa.Origin
@@ -239,9 +242,10 @@ func (c *Call) Hangup(ctx context.Context) error {
 	default:
 	}
 	c.mu.Lock()
-	answered, cs, ss, cancelInvite := c.answered, c.cs, c.ss, c.cancelInvite
+	answered, cs, ss, cancelInvite, remoteBye := c.answered, c.cs, c.ss, c.cancelInvite, c.remoteBye
 	c.mu.Unlock()
 	switch {
+	case remoteBye:
 	case c.outgoing && !answered:
 		if cancelInvite != nil {
 			cancelInvite()

@@ -58,8 +58,8 @@ func addrOf(c *net.UDPConn) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
-func (ms *mediaSession) local() sdpoa.Local {
-	return sdpoa.Local{Addr: addrOf(ms.rtp), RTCP: addrOf(ms.rtcp), RTCPMux: true}
+func (ms *mediaSession) local(mux bool) sdpoa.Local {
+	return sdpoa.Local{Addr: addrOf(ms.rtp), RTCP: addrOf(ms.rtcp), RTCPMux: mux}
 }
 
 // stop ends the stream (RTCP BYE, RFC 3550 §6.6) or closes the unused sockets, and returns the

@@ -45,7 +45,7 @@ func (p *Phone) Dial(ctx context.Context, target string, opts CallOptions) (*Cal
 		return nil, err
 	}
 	lines := off.Lines()
-	l := ms.local()
+	l := ms.local(!p.cfg.NoRTCPMux)
 	l.Formats, l.Direction, l.Attributes, l.Proto = p.cfg.Formats, opts.Direction, lines.Media, sdpoa.ProtoAVP
 	if off.Protected {
 		l.Proto = sdpoa.ProtoSAVP

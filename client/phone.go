@@ -34,6 +34,9 @@ type Config struct {
 	KMS      keymgmt.Method
 	// Formats are our audio formats in preference order; nil: PCMU, PCMA, telephone-event.
 	Formats []sdpoa.Format
+	// NoRTCPMux neither offers nor accepts RTCP-mux (RFC 5761): RTCP then uses its own port,
+	// announced with a=rtcp (RFC 3605).
+	NoRTCPMux bool
 	// AutoAnswer, when set, answers every incoming call at once with these options.
 	AutoAnswer *CallOptions
 	// IncomingQueue bounds calls waiting on Incoming (default 8); beyond it a call gets 486.

@@ -110,6 +110,7 @@ func (p *Phone) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		if c := p.lookup(p.uas, id); c != nil {
 			c.mu.Lock()
 			ss := c.ss
+			c.remoteBye = true
 			c.mu.Unlock()
 			if err := ss.ReadBye(req, tx); err != nil {
 				tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
@@ -123,6 +124,7 @@ func (p *Phone) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		if c := p.lookup(p.uac, id); c != nil {
 			c.mu.Lock()
 			cs := c.cs
+			c.remoteBye = true
 			c.mu.Unlock()
 			if err := cs.ReadBye(req, tx); err != nil {
 				c.log.Debug("BYE response failed", "error", err)
@@ -236,7 +238,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		result(err)
 		return
 	}
-	l := ms.local()
+	l := ms.local(!p.cfg.NoRTCPMux)
 	l.Formats, l.Direction, l.Attributes = p.cfg.Formats, d.opts.Direction, lines.Media
 	c.mu.Lock()
 	c.origin, c.baseDir = p.origin(), d.opts.Direction

@@ -1,0 +1,82 @@
+package client
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/imsphone/imsphone/keymgmt"
+)
+
+// Without RTCP-mux on one side, the answer leaves it out and SRTCP flows on the separate RTCP
+// sockets announced with a=rtcp, authenticated both ways.
+func TestNoRTCPMux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	a, err := NewPhone(Config{User: "alice", NoRTCPMux: true, RTCPMinInterval: 300 * time.Millisecond,
+		Security: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := NewPhone(Config{User: "bob", RTCPMinInterval: 300 * time.Millisecond, AutoAnswer: &CallOptions{},
+		Security: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	ca, err := a.Dial(ctx, target(b), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ca, EventMediaUp, 3*time.Second)
+	if n := ca.Negotiated(); n.RTCPMux || n.RemoteRTCP.Port() == n.Remote.Port() {
+		t.Fatalf("negotiated %+v", n)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := ca.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := waitEnded(t, ca).Stats
+	if st == nil || st.RTCPReceived == 0 || st.SRTCPAuthFailures != 0 || st.SRTPAuthFailures != 0 {
+		t.Fatalf("caller stats %v", st)
+	}
+}
+
+// Cancelling the context given to Dial before the answer cancels the call: 487.
+func TestDialContextCancel(t *testing.T) {
+	a := newPhone(t, "alice", keymgmt.ModeNone, keymgmt.Preferred, nil)
+	b := newPhone(t, "bob", keymgmt.ModeNone, keymgmt.Preferred, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	ca, err := a.Dial(ctx, target(b), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := <-b.Incoming()
+	waitFor(t, ca, EventRinging, 2*time.Second)
+	cancel()
+	if e := waitEnded(t, ca); e.Code != 487 || e.By != Local {
+		t.Fatalf("caller %v", e)
+	}
+	if e := waitEnded(t, cb); e.Code != 487 || e.By != Remote {
+		t.Fatalf("callee %v", e)
+	}
+}
+
+// An sdes-preferred phone takes a plain offer: the call runs on RTP.
+func TestPlainOfferToSDESPreferred(t *testing.T) {
+	a := newPhone(t, "alice", keymgmt.ModeNone, keymgmt.Preferred, nil)
+	b := newPhone(t, "bob", keymgmt.ModeSDES, keymgmt.Preferred, &CallOptions{})
+	ctx := context.Background()
+	ca, err := a.Dial(ctx, target(b), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := waitFor(t, ca, EventMediaUp, 3*time.Second); e.KeySource != "none" || ca.Keys() != nil {
+		t.Fatalf("media up %v", e)
+	}
+	ca.Hangup(ctx)
+	waitEnded(t, ca)
+}
