@@ -1,5 +1,6 @@
 // Package client is imsphone's SIP user agent: a Phone that places and receives calls over UDP
-// on github.com/emiago/sipgo, negotiates the audio stream (package client/sdpoa) and its
+// on github.com/emiago/sipgo, negotiates the audio stream (package client/sdpoa: RFC 4566 SDP,
+// RFC 3264 offer/answer) and its
 // SRTP keys (package keymgmt), and runs the media (package media).
 //
 // Layering, in sipgo's style: sipgo does the transaction layer (RFC 3261 §17) and dialog
@@ -30,6 +31,9 @@
 //     the first authenticated packet, RFC 4961), RTCP-mux (RFC 5761) as negotiated, otherwise
 //     RTCP on the port of a=rtcp (RFC 3605) or port + 1; SRTP keys per direction (RFC 3711,
 //     RFC 4568 through keymgmt; RFC 4567 key-mgmt lines are the plug-in point for MIKEY-KMS).
+//
+// SIP messages are never logged by this package; sipgo prints them only with sip.SIPDebug, which
+// would expose a=crypto keys and must stay off outside a lab.
 //
 // Each Call reports Events: ringing, answered, media up (suite and key source), DTMF,
 // statistics, ended (who, why, SIP code). Logs (log/slog) never carry SDP bodies or keys.
