@@ -76,6 +76,8 @@ const (
 	// The minimum transit time is tracked over minBuckets windows of minWindow each.
 	minBuckets = 8
 	minWindow  = 250 * time.Millisecond
+	// jitterFloor is the J (in ns) below which it is flushed to 0, see updateJitter.
+	jitterFloor = 0x1p-60
 )
 
 type slot struct {
@@ -317,6 +319,14 @@ func (b *Buffer) updateJitter(transit int64) {
 	if b.haveTransit {
 		d := float64(transit - b.lastTransit)
 		b.jitter += (math.Abs(d) - b.jitter) / 16
+		if b.jitter < jitterFloor {
+			// After a jump in transit time followed by a perfectly steady stream, J decays by
+			// 15/16 per packet into the subnormal range and sticks there, where every float
+			// operation on it is a slow microcode assist. Below jitterFloor it is observably 0:
+			// 4·J and J truncate to 0 ns, and the next nonzero |D| ≥ 1 ns yields exactly |D|/16
+			// from it as from 0 (it is under half an ulp of both |D| and |D|/16).
+			b.jitter = 0
+		}
 	}
 	b.haveTransit = true
 	b.lastTransit = transit

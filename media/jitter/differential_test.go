@@ -186,3 +186,31 @@ func FuzzDifferential(f *testing.F) {
 		}
 	})
 }
+
+// TestDifferentialJitterDecay: a step in transit time followed by a perfectly steady stream
+// makes J decay into the subnormal range, where the Buffer flushes it to 0; frames and Stats
+// stay those of the reference, also when jitter returns afterwards.
+func TestDifferentialJitterDecay(t *testing.T) {
+	d := newDiffPair(t, Config{})
+	at := t0
+	seq, ts := uint16(1), uint32(0)
+	send := func(n int, extra func(i int) time.Duration) {
+		for i := 0; i < n; i++ {
+			a := at.Add(extra(i))
+			d.push(seq, ts, a, []byte{byte(seq)})
+			d.pop(a)
+			seq++
+			ts += 160
+			at = at.Add(20 * time.Millisecond)
+		}
+	}
+	none := func(int) time.Duration { return 0 }
+	send(100, none)
+	at = at.Add(900 * time.Millisecond) // one step up in network delay
+	send(13000, none)
+	if d.b.jitter != 0 || !(d.ref.jitter > 0 && d.ref.jitter < 0x1p-1022) {
+		t.Fatalf("J = %g, reference %g: the scenario should have driven the reference subnormal", d.b.jitter, d.ref.jitter)
+	}
+	send(300, func(i int) time.Duration { return time.Duration(i%7) * time.Millisecond })
+	send(300, func(i int) time.Duration { return time.Duration(i%2) * time.Nanosecond })
+}
