@@ -33,6 +33,21 @@ func (s *sink) samples() []int16 {
 	return slices.Clone(s.pcm)
 }
 
+// waitPlayed waits until every sink holds n samples, or until limit.
+func waitPlayed(n int, limit time.Duration, sinks ...*sink) {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		done := true
+		for _, s := range sinks {
+			if len(s.samples()) < n {
+				done = false
+			}
+		}
+		if done {
+			return
+		}
+	}
+}
+
 func newPhone(t testing.TB, user string, mode keymgmt.Mode, req keymgmt.Requirement, auto *CallOptions) *Phone {
 	t.Helper()
 	p, err := NewPhone(Config{User: user, Security: keymgmt.Policy{Mode: mode, Requirement: req}, AutoAnswer: auto,
@@ -90,6 +105,13 @@ func medianSNR(t testing.TB, pcm []int16, freq float64) float64 {
 	if len(pcm) < 2400+3*block {
 		t.Fatalf("only %d samples received", len(pcm))
 	}
+	// Leave out silence at the end (after the peer stopped sending) as well.
+	for len(pcm) > 160 && rms(pcm[len(pcm)-160:]) == 0 {
+		pcm = pcm[:len(pcm)-160]
+	}
+	if len(pcm) < 2400+3*block {
+		t.Fatalf("only %d samples with sound", len(pcm))
+	}
 	pcm = pcm[2400:]
 	var snrs []float64
 	for off := 0; off+block <= len(pcm); off += block {
@@ -145,7 +167,8 @@ func TestCallTones(t *testing.T) {
 			if cb == nil {
 				t.Fatal("callee has no call")
 			}
-			time.Sleep(1500 * time.Millisecond)
+			// 1.2 s of audio each way, however slowly a loaded machine plays it.
+			waitPlayed(9600, 4*time.Second, sinkA, sinkB)
 			hanger, other := ca, cb
 			if tc.calleeHangs {
 				hanger, other = cb, ca

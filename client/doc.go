@@ -1,12 +1,12 @@
 // Package client is imsphone's SIP user agent: a Phone that places and receives calls over UDP
 // on github.com/emiago/sipgo, negotiates the audio stream (package client/sdpoa: RFC 4566 SDP,
-// RFC 3264 offer/answer) and its
-// SRTP keys (package keymgmt), and runs the media (package media).
+// RFC 3264 offer/answer) and its SRTP keys (package keymgmt), and runs the media (package media).
 //
 // Layering, in sipgo's style: sipgo does the transaction layer (RFC 3261 §17) and dialog
 // bookkeeping (§12: dialog ID, route set, CSeq; §13: INVITE, 2xx retransmission, ACK for 2xx to
 // the Contact and reversed Record-Route of the 2xx, §13.2.2.4; CANCEL, §9). sip.go holds the SIP
-// message handling (handlers, responses, Warning headers); call.go the call state and events;
+// message handling (handlers, responses, Warning headers); outgoing.go the UAC side of a call,
+// reinvite.go hold and resume, register.go registration; call.go the call state and events;
 // media.go the media session built from the negotiated SDP.
 //
 // What the UA does:

@@ -62,25 +62,35 @@ func TestHoldResume(t *testing.T) {
 			if err := holder.Hold(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if e := waitFor(t, holder, EventUpdated, time.Second); e.Direction != sdpoa.SendOnly {
+			if e := waitFor(t, holder, EventUpdated, 3*time.Second); e.Direction != sdpoa.SendOnly {
 				t.Fatalf("holder direction %v", e.Direction)
 			}
-			if e := waitFor(t, held, EventUpdated, time.Second); e.Direction != sdpoa.RecvOnly {
+			if e := waitFor(t, held, EventUpdated, 3*time.Second); e.Direction != sdpoa.RecvOnly {
 				t.Fatalf("held direction %v", e.Direction)
 			}
+			// Wait for audio by sample count, not wall time, so a loaded machine cannot cut it
+			// short; 300 ms after each change are left for the jitter buffer to drain.
+			grow := func(from, n int) {
+				for deadline := time.Now().Add(4 * time.Second); len(holderSink.samples()) < from+n && time.Now().Before(deadline); {
+					time.Sleep(20 * time.Millisecond)
+				}
+				if len(holderSink.samples()) < from+n {
+					t.Fatalf("only %d samples played", len(holderSink.samples())-from)
+				}
+			}
 			n0 := len(holderSink.samples())
-			time.Sleep(600 * time.Millisecond)
+			grow(n0, 6400)
 			n1 := len(holderSink.samples())
 			if err := holder.Resume(ctx); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, holder, EventUpdated, time.Second)
-			waitFor(t, held, EventUpdated, time.Second)
-			time.Sleep(700 * time.Millisecond)
+			waitFor(t, holder, EventUpdated, 3*time.Second)
+			waitFor(t, held, EventUpdated, 3*time.Second)
+			n2 := len(holderSink.samples())
+			grow(n2, 6400)
 			pcm := holderSink.samples()
-			// The holder hears silence while on hold (after the jitter buffer drained), tone after.
-			onHold := pcm[n0+1600 : n1]
-			afterResume := pcm[len(pcm)-2400:]
+			onHold := pcm[n0+2400 : n1]
+			afterResume := pcm[n2+2400 : n2+6400]
 			freq := 440.0
 			if calleeHolds {
 				freq = 1000

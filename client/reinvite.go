@@ -167,6 +167,12 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	om := &offer.Media[idx]
+	if c.keys != nil && om.Addr != cur.Remote {
+		c.mu.Unlock()
+		// RFC 4568 §7.1.4: a new address or port must come with a new master key.
+		refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", "media address changed without a new master key (RFC 4568 §7.1.4)")
+		return
+	}
 	lines, err := c.p.keys.Reanswer(c.keys, om.Protected(), keymgmt.Lines{Session: offer.Attributes, Media: om.Attributes})
 	if err != nil {
 		c.mu.Unlock()

@@ -8,9 +8,10 @@ import (
 )
 
 // Reoffer makes the key lines of a re-offer that keeps the session's keys (a re-INVITE for hold
-// or resume): our active a=crypto line again, same tag, suite and key (RFC 4568 §7.1.4: a new
-// key is not required; keeping the key keeps the SRTP cryptographic context, and with it the
-// ROC, RFC 3711 §3.3.1). k nil means a plain stream. Rekeying by re-INVITE is not offered.
+// or resume): our active a=crypto line again, same tag, suite and key. RFC 4568 §7.1.4 demands a
+// new master key (and so a new context with ROC 0) only when the address or port changes;
+// keeping address and key keeps the SRTP cryptographic context and with it the ROC (RFC 3711
+// §3.3.1). k nil means a plain stream. Rekeying by re-INVITE is not offered.
 func (n *Negotiator) Reoffer(k *Keys) *Offer {
 	if k == nil {
 		return &Offer{policy: n.policy}
@@ -31,7 +32,8 @@ func (p *keepPending) Accept(_ context.Context, answer Lines, _ Stream) (*Keys, 
 }
 
 // Reanswer answers a re-offer within a session keyed with k: the offer must repeat the peer's
-// active line (RFC 4568 §7.1.4 without a new key); the answer repeats ours.
+// active line (RFC 4568 §7.1.4, no new key; the caller checks that the address did not change,
+// which would require one); the answer repeats ours.
 func (n *Negotiator) Reanswer(k *Keys, protected bool, offer Lines) (Lines, error) {
 	switch {
 	case k == nil && !protected:
