@@ -233,12 +233,18 @@ func (m *MIKEY) Offer(ctx context.Context, s Stream) (PendingOffer, error) {
 	return &mikeyPending{m: m, ticket: tk, init: msg, ti: ti, ssrc: ssrc, lines: keyMgmtLine(msg.Raw)}, nil
 }
 
-// firstTGKSPI is the SPI of the ticket's first TGK: the key both crypto sessions use first.
+// firstTGKSPI is the SPI of the ticket's first TGK: the key both crypto sessions use first, and
+// their MKI.
 func firstTGKSPI(ks []mikey.KeyData) ([]byte, error) {
 	for _, k := range ks {
-		if k.Type == mikey.KeyTGK || k.Type == mikey.KeyTGKSalt {
-			return slices.Clone(k.SPI), nil
+		if k.Type != mikey.KeyTGK && k.Type != mikey.KeyTGKSalt {
+			continue
 		}
+		if len(k.SPI) == 0 {
+			// The response must carry an SPI per crypto session (RFC 6043 §6.1.1).
+			return nil, errors.New("the ticket's TGK has no SPI")
+		}
+		return slices.Clone(k.SPI), nil
 	}
 	return nil, fmt.Errorf("no TGK among %d session keys", len(ks))
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -388,4 +389,54 @@ func TestMIKEYMalformed(t *testing.T) {
 	refusal(t, err, keymgmt.WarnMiscellaneous)
 	_, err = off.Accept(ctx, true, ans, aliceStream)
 	must(t, err, "Accept after a tampered copy")
+}
+
+// A ticket past its end of validity (TRe) is refused by the early check, without the KMS.
+func TestMIKEYExpiredTicketEarly(t *testing.T) {
+	l := newLab(t, false)
+	a := l.negotiator("alice@home1.net", keymgmt.MIKEYConfig{})
+	b := l.negotiator("bob@home1.net", keymgmt.MIKEYConfig{})
+	off, err := a.Offer(context.Background(), aliceStream)
+	must(t, err, "Offer")
+	l.clk.Add(61 * time.Minute) // the lab policy's max_validity is 1h
+	before := l.requests.Load()
+	_, _, err = b.Answer(context.Background(), true, off.Lines(), bobStream)
+	ke := refusal(t, err, keymgmt.WarnMiscellaneous)
+	if !strings.Contains(ke.Error(), "ticket expired") || l.requests.Load() != before {
+		t.Fatalf("%v; %d KMS requests", ke, l.requests.Load()-before)
+	}
+}
+
+// One MIKEY method serves concurrent calls (run under -race); every call gets its own keys.
+func TestMIKEYConcurrentCalls(t *testing.T) {
+	l := newLab(t, false)
+	a := l.negotiator("alice@home1.net", keymgmt.MIKEYConfig{})
+	b := l.negotiator("bob@home1.net", keymgmt.MIKEYConfig{})
+	call(t, a, b, aliceStream, bobStream) // bootstrap once
+	const n = 8
+	keys := make([]*keymgmt.Keys, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			ctx := context.Background()
+			off, err := a.Offer(ctx, keymgmt.Stream{Local: alice, Remote: bob})
+			if err == nil {
+				var ans keymgmt.Lines
+				if ans, _, err = b.Answer(ctx, true, off.Lines(), keymgmt.Stream{Local: bob, Remote: alice}); err == nil {
+					keys[i], err = off.Accept(ctx, true, ans, keymgmt.Stream{Local: alice, Remote: bob})
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		must(t, <-errs, "concurrent call")
+	}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if seen[string(k.Send.MasterKey)] {
+			t.Fatal("two calls share a master key")
+		}
+		seen[string(k.Send.MasterKey)] = true
+	}
 }
