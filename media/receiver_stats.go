@@ -7,6 +7,8 @@ const (
 	maxDropout  = 3000
 	maxMisorder = 100
 	seqMod      = 1 << 16
+	// jitterFloor is the J (timestamp units) below which it is flushed to 0, see update.
+	jitterFloor = 0x1p-60
 )
 
 // rxStats is the per-source reception state of RFC 3550 Appendix A.1 (sequence tracking),
@@ -69,6 +71,13 @@ func (s *rxStats) update(seq uint16, ts uint32, arrival int64, withJitter bool) 
 			d = -d
 		}
 		s.jitter += (float64(d) - s.jitter) / 16
+		if s.jitter < jitterFloor {
+			// A steady stream after one step in transit time decays J into the subnormal range,
+			// where it sticks and every float operation on it is slow. Below jitterFloor it is
+			// observably 0 (it truncates to 0 in reports and in jitterDuration), and the next
+			// nonzero |D| ≥ 1 yields exactly |D|/16 from it as from 0.
+			s.jitter = 0
+		}
 	}
 	s.transit = transit
 	s.haveTransit = true

@@ -125,6 +125,10 @@ type Stream struct {
 	rx       *rxCrypto
 	events   chan Event
 	samples  int // per packet
+	// The codec's payload type and clock rate, read once: the receive path needs them per
+	// packet and they cannot change.
+	codecPT   uint8
+	clockRate int64
 
 	mu          sync.Mutex
 	remote      netip.AddrPort
@@ -218,6 +222,8 @@ func New(cfg Config) (*Stream, error) {
 		rx:          rx,
 		events:      make(chan Event, cfg.EventQueue),
 		samples:     cfg.Codec.ClockRate() * int(ptime/time.Millisecond) / 1000,
+		codecPT:     cfg.Codec.PayloadType(),
+		clockRate:   int64(cfg.Codec.ClockRate()),
 		remote:      addrPort(cfg.Remote),
 		jb:          jitter.New(jitterConfig(cfg)),
 		plc:         jitter.NewConcealer(cfg.Codec.ClockRate()),
@@ -488,8 +494,8 @@ func (s *Stream) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
 	}
 	s.latchLocked(from, ssrc, false)
 	switch hdr.PayloadType {
-	case s.cfg.Codec.PayloadType():
-		arrival := int64(now.Sub(s.t0)) * int64(s.cfg.Codec.ClockRate()) / int64(time.Second)
+	case s.codecPT:
+		arrival := int64(now.Sub(s.t0)) * s.clockRate / int64(time.Second)
 		if s.rxs.update(hdr.SequenceNumber, hdr.Timestamp, arrival, true) {
 			s.st.PacketsReceived++
 			s.st.OctetsReceived += uint64(len(payload))
