@@ -80,3 +80,36 @@ func TestPlainOfferToSDESPreferred(t *testing.T) {
 	ca.Hangup(ctx)
 	waitEnded(t, ca)
 }
+
+// Closing a Phone ends its calls: BYE for an established one, 603 for one still ringing.
+func TestCloseEndsCalls(t *testing.T) {
+	a := newPhone(t, "alice", keymgmt.ModeSDES, keymgmt.Mandatory, nil)
+	b, err := NewPhone(Config{User: "bob", AutoAnswer: &CallOptions{},
+		Security: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newPhone(t, "carol", keymgmt.ModeSDES, keymgmt.Mandatory, nil)
+	ctx := context.Background()
+	ab, err := a.Dial(ctx, target(b), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ab, EventAnswered, 3*time.Second)
+	ac, err := c.Dial(ctx, target(a), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ac, EventRinging, 3*time.Second)
+	b.Close()
+	if e := waitEnded(t, ab); e.By != Remote || e.Reason != "BYE" {
+		t.Fatalf("call to the closed phone: %v", e)
+	}
+	a.Close()
+	if e := waitEnded(t, ac); e.Code != 603 || e.By != Remote {
+		t.Fatalf("call ringing at the closed phone: %v", e)
+	}
+	if _, err := a.Dial(ctx, target(c), CallOptions{}); err == nil {
+		t.Fatal("Dial on a closed phone")
+	}
+}
