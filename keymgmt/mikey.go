@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pion/sdp/v3"
@@ -60,6 +61,10 @@ type TicketClient interface {
 type MIKEYConfig struct {
 	// KMS is the UE's KMS client (kms.NewClient, keyed from GBA by the caller). Required.
 	KMS TicketClient
+	// IMPU is our public user identity, the IDRi of our offers and the IDRr we resolve tickets
+	// as (TS 33.328 binds tickets to IMPUs); empty takes Stream.Local. Set it when Stream.Local
+	// is a contact address rather than the IMPU.
+	IMPU string
 	// Profiles are the SRTP profiles we offer (the first) and accept, in preference order
 	// [AES_CM_128_HMAC_SHA1_80]. SRTP and SRTCP encryption are required.
 	Profiles []srtp.ProtectionProfile
@@ -145,6 +150,43 @@ func (*MIKEY) Name() string { return "mikey" }
 // Present implements Method.
 func (*MIKEY) Present(offer Lines) bool { return len(KeyMgmtValues(offer, "mikey")) > 0 }
 
+// me is our IMPU for IDRi and IDRr.
+func (m *MIKEY) me(s Stream) string {
+	if m.cfg.IMPU != "" {
+		return m.cfg.IMPU
+	}
+	return s.Local
+}
+
+// sameIdentity compares two SIP or tel URIs as identities: angle brackets, URI parameters and
+// headers are dropped, scheme and host compare case-insensitively, the user part exactly (RFC 3261
+// §19.1.4).
+func sameIdentity(a, b string) bool {
+	norm := func(u string) (scheme, user, host string) {
+		u = strings.TrimSpace(u)
+		if i := strings.IndexByte(u, '<'); i >= 0 {
+			u = u[i+1:]
+			if j := strings.IndexByte(u, '>'); j >= 0 {
+				u = u[:j]
+			}
+		}
+		scheme, rest, _ := strings.Cut(u, ":")
+		user, host, ok := strings.Cut(rest, "@")
+		if !ok {
+			user, host = "", rest
+		}
+		host, _, _ = strings.Cut(host, ";")
+		host, _, _ = strings.Cut(host, "?")
+		if !ok {
+			user, host = host, ""
+		}
+		return strings.ToLower(scheme), user, strings.ToLower(host)
+	}
+	as, au, ah := norm(a)
+	bs, bu, bh := norm(b)
+	return as == bs && au == bu && ah == bh && as != ""
+}
+
 func idr(role mikey.IDRole, uri string) *mikey.IDR {
 	return &mikey.IDR{Role: role, Type: mikey.IDTypeURI, Data: []byte(uri)}
 }
@@ -184,10 +226,11 @@ type mikeyPending struct {
 // Offer implements Method: a ticket for the callee from the KMS (RFC 6043 §4.2.1), then the
 // TRANSFER_INIT (§4.2.2.1). s.Local is our IMPU (IDRi), s.Remote the callee's (IDRr).
 func (m *MIKEY) Offer(ctx context.Context, s Stream) (PendingOffer, error) {
-	if s.Local == "" || s.Remote == "" {
-		return nil, errors.New("Stream.Local and Stream.Remote (IDRi, IDRr) are required")
+	me := m.me(s)
+	if me == "" || s.Remote == "" {
+		return nil, errors.New("our IMPU (IDRi) and Stream.Remote (IDRr) are required")
 	}
-	tk, err := m.cfg.KMS.RequestTicket(ctx, kms.TicketRequest{Initiator: idr(mikey.IDRoleI, s.Local),
+	tk, err := m.cfg.KMS.RequestTicket(ctx, kms.TicketRequest{Initiator: idr(mikey.IDRoleI, me),
 		Responders: []*mikey.IDR{idr(mikey.IDRoleR, s.Remote)}, Flags: m.cfg.Flags, Validity: m.cfg.Validity})
 	if err != nil {
 		return nil, fmt.Errorf("ticket request for %s at the KMS: %w", s.Remote, err)
@@ -217,7 +260,7 @@ func (m *MIKEY) Offer(ctx context.Context, s Stream) (PendingOffer, error) {
 		return nil, fmt.Errorf("T: %w", err)
 	}
 	msg, _, err := mikey.BuildTransferInit(mikey.TransferInitParams{PRF: m.cfg.PRF, T: t,
-		IDRi: idr(mikey.IDRoleI, s.Local), IDRr: idr(mikey.IDRoleR, s.Remote),
+		IDRi: idr(mikey.IDRoleI, me), IDRr: idr(mikey.IDRoleR, s.Remote),
 		CryptoSessions: []mikey.GenericIDEntry{
 			{CSID: csCaller, ProtType: mikey.ProtSRTP, PolicyNos: []uint8{spPolicy}, SessionData: mikey.SRTPSessionData(ssrc, false, 0, 0), SPI: spi},
 			{CSID: csCallee, ProtType: mikey.ProtSRTP, PolicyNos: []uint8{spPolicy}, SPI: spi},
@@ -304,7 +347,8 @@ func decodeKeyMgmt(l Lines) (*mikey.Message, error) {
 // §4.2.3.6, §4.2.2.3). s.Local is our IMPU (IDRr of RESOLVE_INIT), s.Remote the caller's IMPU,
 // which IDRi must name when both are known.
 func (m *MIKEY) Answer(ctx context.Context, offer Lines, s Stream) (Lines, *Keys, error) {
-	if s.Local == "" {
+	me := m.me(s)
+	if me == "" {
 		return Lines{}, nil, refuse(WarnMiscellaneous, nil, "our identity (IDRr) is unknown")
 	}
 	msg, err := decodeKeyMgmt(offer)
@@ -320,7 +364,7 @@ func (m *MIKEY) Answer(ctx context.Context, offer Lines, s Stream) (Lines, *Keys
 		return Lines{}, nil, err
 	}
 	// 2. Resolve the ticket; the KMS decides whether we may (IDRr list, groups, validity, policy).
-	res, err := m.cfg.KMS.ResolveTicket(ctx, idr(mikey.IDRoleR, s.Local), ti.Ticket)
+	res, err := m.cfg.KMS.ResolveTicket(ctx, idr(mikey.IDRoleR, me), ti.Ticket)
 	if err != nil {
 		return Lines{}, nil, refuse(WarnMiscellaneous, err, "ticket resolve refused")
 	}
@@ -337,7 +381,7 @@ func (m *MIKEY) Answer(ctx context.Context, offer Lines, s Stream) (Lines, *Keys
 		mpk = res.Resp.Keys.MPKr
 	}
 	if idrr == nil {
-		idrr = idr(mikey.IDRoleR, s.Local)
+		idrr = idr(mikey.IDRoleR, me)
 	}
 	var randRr []byte
 	if flags.Has(mikey.FlagG) {
@@ -400,7 +444,7 @@ func (m *MIKEY) checkOffer(ti *mikey.TransferInit, s Stream) error {
 	if ti.IDRi == nil || len(ti.IDRi.Data) == 0 {
 		return refuse(WarnMiscellaneous, nil, "TRANSFER_INIT without IDRi")
 	}
-	if s.Remote != "" && string(ti.IDRi.Data) != s.Remote {
+	if s.Remote != "" && !sameIdentity(string(ti.IDRi.Data), s.Remote) {
 		return refuse(WarnMiscellaneous, nil, "IDRi %q is not the caller %q", ti.IDRi.Data, s.Remote)
 	}
 	cs := ti.HDR.GenericIDs

@@ -440,3 +440,22 @@ func TestMIKEYConcurrentCalls(t *testing.T) {
 		seen[string(k.Send.MasterKey)] = true
 	}
 }
+
+// MIKEYConfig.IMPU names us when Stream.Local is a contact address (as the UA's is), and the
+// caller's identity matches IDRi in any SIP spelling (brackets, parameters, host case).
+func TestMIKEYIdentityForms(t *testing.T) {
+	l := newLab(t, false)
+	a := l.negotiator("alice@home1.net", keymgmt.MIKEYConfig{IMPU: alice})
+	b := l.negotiator("bob@home1.net", keymgmt.MIKEYConfig{IMPU: bob})
+	ka, kb := call(t, a, b, keymgmt.Stream{Local: "sip:alice@127.0.0.1:5070", Remote: bob},
+		keymgmt.Stream{Local: "sip:bob@127.0.0.1:5080", Remote: `"Alice" <sip:alice@HOME1.net;user=phone>`})
+	sameSRTP(t, "send/recv", ka.Send, kb.Recv)
+	for _, remote := range []string{"sip:Alice@home1.net", "sips:alice@home1.net", "sip:alice@home2.net", "tel:+15551230001"} {
+		off, err := a.Offer(context.Background(), aliceStream)
+		must(t, err, "Offer")
+		_, _, err = b.Answer(context.Background(), true, off.Lines(), keymgmt.Stream{Remote: remote})
+		if ke := refusal(t, err, keymgmt.WarnMiscellaneous); !strings.Contains(ke.Error(), "is not the caller") {
+			t.Fatalf("%s: %v", remote, ke)
+		}
+	}
+}
