@@ -249,11 +249,11 @@ func (m *MIKEY) Offer(ctx context.Context, s Stream) (PendingOffer, error) {
 	}
 	ssrc, err := m.ssrcFor(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w", err)
+		return nil, err
 	}
 	sp, err := mikey.SRTPPolicyFor(spPolicy, m.cfg.Profiles[0])
 	if err != nil {
-		return nil, fmt.Errorf("%w", err)
+		return nil, err
 	}
 	t, err := mikey.NewTNTPUTC(m.cfg.Now())
 	if err != nil {
@@ -387,12 +387,12 @@ func (m *MIKEY) Answer(ctx context.Context, offer Lines, s Stream) (Lines, *Keys
 	if flags.Has(mikey.FlagG) {
 		randRr = make([]byte, mikey.DefaultRANDLen)
 		if _, err := io.ReadFull(m.cfg.Rand, randRr); err != nil {
-			return Lines{}, nil, fmt.Errorf("mikey answer: RANDRr: %w", err)
+			return Lines{}, nil, refuse(WarnMiscellaneous, err, "draw RANDRr")
 		}
 	}
 	ssrc, err := m.ssrcFor(s)
 	if err != nil {
-		return Lines{}, nil, fmt.Errorf("mikey answer: %w", err)
+		return Lines{}, nil, refuse(WarnMiscellaneous, err, "SSRC")
 	}
 	cs := make([]mikey.GenericIDEntry, len(vti.HDR.GenericIDs))
 	for i, e := range vti.HDR.GenericIDs {
@@ -405,7 +405,7 @@ func (m *MIKEY) Answer(ctx context.Context, offer Lines, s Stream) (Lines, *Keys
 	}
 	t, err := mikey.NewTNTPUTC(m.cfg.Now())
 	if err != nil {
-		return Lines{}, nil, fmt.Errorf("mikey answer: T: %w", err)
+		return Lines{}, nil, refuse(WarnMiscellaneous, err, "timestamp")
 	}
 	resp, _, err := mikey.BuildTransferResp(mikey.TransferRespParams{Init: vti, T: t, RANDRr: randRr, IDRr: idrr,
 		RANDRkms: res.Resp.RANDRkms, CryptoSessions: cs, MPK: mpk, MACAlg: m.cfg.MACAlg, Rand: m.cfg.Rand})
