@@ -95,3 +95,42 @@ func TestAckFollowsRouteSetAndContact(t *testing.T) {
 		t.Fatalf("ended %v", e)
 	}
 }
+
+// Final responses 3xx–6xx reach the caller with code, reason and Warning.
+func TestFinalResponsesReported(t *testing.T) {
+	a := newPhone(t, "alice", keymgmt.ModeNone, keymgmt.Preferred, nil)
+	ua, _ := sipgo.NewUA()
+	defer ua.Close()
+	srv, _ := sipgo.NewServer(ua)
+	codes := map[string]int{"moved": 302, "forbidden": 403, "unavailable": 503, "decline": 603}
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		code := codes[req.Recipient.User]
+		res := sip.NewResponseFromRequest(req, code, "Because "+req.Recipient.User, nil)
+		if code == 302 {
+			res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "elsewhere", Host: "127.0.0.1", Port: 9}})
+		}
+		res.AppendHeader(sip.NewHeader("Warning", `399 uas "test"`))
+		tx.Respond(res)
+	})
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeUDP(conn)
+	defer conn.Close()
+	for ; ; time.Sleep(time.Millisecond) {
+		if c, _ := ua.TransportLayer().GetConnection("udp", conn.LocalAddr().String()); c != nil {
+			break
+		}
+	}
+	for user, code := range codes {
+		ca, err := a.Dial(context.Background(), "sip:"+user+"@"+conn.LocalAddr().String(), CallOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := waitEnded(t, ca)
+		if e.Code != code || e.Reason != "Because "+user || e.By != Remote || e.Warning != `399 uas "test"` {
+			t.Fatalf("%s: %v", user, e)
+		}
+	}
+}

@@ -227,3 +227,25 @@ func TestReofferKeepsKeys(t *testing.T) {
 		t.Fatal("re-offer dropping SRTP accepted")
 	}
 }
+
+// With MIKEY keys, a re-offer keeps them when it repeats the key-mgmt messages unchanged.
+func TestReofferKeepsMIKEYLines(t *testing.T) {
+	ctx := context.Background()
+	n := negotiator(t, ModeSDES, Preferred)
+	initLine := Lines{Media: []sdp.Attribute{sdp.NewAttribute(KeyMgmtAttribute, "mikey VElOSVQ=")}}
+	respLine := Lines{Media: []sdp.Attribute{sdp.NewAttribute(KeyMgmtAttribute, "mikey UkVTUA==")}}
+	offerer := &Keys{Method: "mikey", local: initLine, peer: respLine}
+	answerer := &Keys{Method: "mikey", local: respLine, peer: initLine}
+	re := n.Reoffer(offerer)
+	lines, err := n.Reanswer(answerer, true, re.Lines())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := re.Accept(ctx, true, lines, Stream{}); err != nil || k != offerer {
+		t.Fatalf("accept: %v", err)
+	}
+	other := Lines{Media: []sdp.Attribute{sdp.NewAttribute(KeyMgmtAttribute, "mikey T1RIRVI=")}}
+	if _, err := n.Reanswer(answerer, true, other); err == nil {
+		t.Fatal("a new MIKEY message taken as a re-offer keeping the keys")
+	}
+}

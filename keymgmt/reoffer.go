@@ -3,6 +3,7 @@ package keymgmt
 import (
 	"bytes"
 	"context"
+	"slices"
 
 	"github.com/imsphone/imsphone/keymgmt/sdes"
 )
@@ -25,7 +26,7 @@ func (p *keepPending) Lines() Lines { return p.k.local }
 
 // Accept requires the answer to keep the peer's key too.
 func (p *keepPending) Accept(_ context.Context, answer Lines, _ Stream) (*Keys, error) {
-	if !sameCrypto(answer.MediaValues(CryptoAttribute), p.k.peer.MediaValues(CryptoAttribute)) {
+	if !sameKeyLines(answer, p.k.peer) {
 		return nil, refuse(WarnMiscellaneous, nil, "re-offer answer changes the SRTP key; rekey by re-INVITE not supported")
 	}
 	return p.k, nil
@@ -33,17 +34,29 @@ func (p *keepPending) Accept(_ context.Context, answer Lines, _ Stream) (*Keys, 
 
 // Reanswer answers a re-offer within a session keyed with k: the offer must repeat the peer's
 // active line (RFC 4568 §7.1.4, no new key; the caller checks that the address did not change,
-// which would require one); the answer repeats ours.
+// which would require one) or its a=key-mgmt message unchanged; the answer repeats ours.
 func (n *Negotiator) Reanswer(k *Keys, protected bool, offer Lines) (Lines, error) {
 	switch {
 	case k == nil && !protected:
 		return Lines{}, nil
 	case k == nil || !protected:
 		return Lines{}, refuse(WarnMiscellaneous, nil, "re-offer changes between RTP/AVP and RTP/SAVP")
-	case !sameCrypto(offer.MediaValues(CryptoAttribute), k.peer.MediaValues(CryptoAttribute)):
+	case !sameKeyLines(offer, k.peer):
 		return Lines{}, refuse(WarnMiscellaneous, nil, "re-offer changes the SRTP key; rekey by re-INVITE not supported")
 	}
 	return k.local, nil
+}
+
+// sameKeyLines reports whether got repeats the active key lines want: one a=crypto line of the
+// same meaning, or (MIKEY) the same a=key-mgmt:mikey messages byte for byte, which a receiver
+// recognises as the exchange already done rather than a new one to process (RFC 4567 §3.1:
+// rekeying is a new key-management message, RFC 6043 §5.3 a CSB update with a new T).
+func sameKeyLines(got, want Lines) bool {
+	if w := want.MediaValues(CryptoAttribute); len(w) > 0 {
+		return sameCrypto(got.MediaValues(CryptoAttribute), w)
+	}
+	w, g := KeyMgmtValues(want, "mikey"), KeyMgmtValues(got, "mikey")
+	return len(w) > 0 && slices.Equal(w, g)
 }
 
 // sameCrypto compares one a=crypto line each by meaning (tag, suite, keys), not spelling.
