@@ -12,7 +12,9 @@
 // What the UA does:
 //   - Outgoing (§13.2): INVITE with an RFC 3264 offer, 1xx reported (180/183 as ringing), 2xx
 //     answered and ACKed, 3xx–6xx reported with code, reason and Warning; CANCEL (§9.1) when
-//     the caller hangs up before the answer.
+//     the caller hangs up before the answer. With an SRTP policy that is only preferred, a 488
+//     to the RTP/SAVP offer is followed by a second INVITE offering RTP/AVP (same Call-ID,
+//     higher CSeq), since one offer carries one proto without RFC 5939 capability negotiation.
 //   - Incoming (§13.3): 100 Trying, the offer checked (SDP syntax, codecs, key management and the
 //     account policy) before ringing; 488 with a Warning (§20.43: 304/305 for media, 399/306 for
 //     key management, RFC 4567 §3.1.1, RFC 4568 §7.1.2) when it fails; then 180 Ringing and

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,31 @@ func TestCloseEndsCalls(t *testing.T) {
 	}
 	if _, err := a.Dial(ctx, target(c), CallOptions{}); err == nil {
 		t.Fatal("Dial on a closed phone")
+	}
+}
+
+// An sdes-preferred caller whose SRTP offer is refused with 488 offers plain RTP in a second
+// INVITE of the same call; an sdes-mandatory caller does not.
+func TestPreferredFallsBackToPlain(t *testing.T) {
+	a := newPhone(t, "alice", keymgmt.ModeSDES, keymgmt.Preferred, nil)
+	m := newPhone(t, "mallory", keymgmt.ModeSDES, keymgmt.Mandatory, nil)
+	b := newPhone(t, "bob", keymgmt.ModeNone, keymgmt.Preferred, &CallOptions{})
+	ctx := context.Background()
+	ca, err := a.Dial(ctx, target(b), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := waitFor(t, ca, EventMediaUp, 3*time.Second); e.KeySource != "none" || ca.Negotiated().Protected {
+		t.Fatalf("media up %v", e)
+	}
+	ca.Hangup(ctx)
+	waitEnded(t, ca)
+
+	cm, err := m.Dial(ctx, target(b), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := waitEnded(t, cm); e.Code != 488 || !strings.Contains(e.Warning, "SRTP not enabled") {
+		t.Fatalf("mandatory caller: %v", e)
 	}
 }

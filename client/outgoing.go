@@ -36,7 +36,9 @@ func (p *Phone) Dial(ctx context.Context, target string, opts CallOptions) (*Cal
 		c.end(Local, 0, err.Error(), "")
 		return nil, err
 	}
+	c.mu.Lock()
 	c.media = ms
+	c.mu.Unlock()
 	me := p.URI()
 	stream := keymgmt.Stream{Local: me.String(), Remote: to.String()}
 	off, err := p.keys.Offer(ctx, stream)
@@ -44,44 +46,78 @@ func (p *Phone) Dial(ctx context.Context, target string, opts CallOptions) (*Cal
 		c.end(Local, 0, "key management: "+err.Error(), "")
 		return nil, err
 	}
-	lines := off.Lines()
-	l := ms.local(!p.cfg.NoRTCPMux)
-	l.Formats, l.Direction, l.Attributes, l.Proto = p.cfg.Formats, opts.Direction, lines.Media, sdpoa.ProtoAVP
-	if off.Protected {
-		l.Proto = sdpoa.ProtoSAVP
-	}
+	c.mu.Lock()
 	c.origin, c.baseDir = p.origin(), opts.Direction
-	offer := sdpoa.NewOffer(c.origin, l, lines.Session)
-	body, err := offer.Marshal()
-	if err != nil {
+	c.mu.Unlock()
+	d := &dialing{ctx: ctx, to: to, opts: opts, stream: stream, fromTag: sip.GenerateTagN(16)}
+	if err := c.sendInvite(d, off); err != nil {
 		c.end(Local, 0, err.Error(), "")
 		return nil, err
 	}
+	return c, nil
+}
+
+// dialing is what an outgoing call needs to (re)send its INVITE.
+type dialing struct {
+	ctx     context.Context // the caller's: cancelling it cancels the call before the answer
+	to      sip.Uri
+	opts    CallOptions
+	stream  keymgmt.Stream
+	fromTag string
+	cseq    uint32 // of the last INVITE sent
+}
+
+// sendInvite sends an INVITE with the offer of off and runs its transaction in the background.
+func (c *Call) sendInvite(d *dialing, off *keymgmt.Offer) error {
+	p := c.p
+	c.mu.Lock()
+	ms := c.media
+	c.origin.SessionVersion++
+	origin := c.origin
+	c.mu.Unlock()
+	lines := off.Lines()
+	l := ms.local(!p.cfg.NoRTCPMux)
+	l.Formats, l.Direction, l.Attributes, l.Proto = p.cfg.Formats, d.opts.Direction, lines.Media, sdpoa.ProtoAVP
+	if off.Protected {
+		l.Proto = sdpoa.ProtoSAVP
+	}
+	offer := sdpoa.NewOffer(origin, l, lines.Session)
+	body, err := offer.Marshal()
+	if err != nil {
+		return err
+	}
+	to := d.to
 	req := sip.NewRequest(sip.INVITE, to)
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.cfg.User, Host: p.addr.Addr().String()}}
 	from.Params = sip.NewParams()
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	cid := sip.CallIDHeader(callID)
+	from.Params.Add("tag", d.fromTag)
+	cid := sip.CallIDHeader(c.CallID)
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: to.Scheme, User: to.User, Host: to.Host, Port: to.Port}})
 	req.AppendHeader(&cid)
+	if d.cseq != 0 {
+		// A new INVITE of the same call after a refusal: same Call-ID, higher CSeq (§8.1.3.5).
+		req.AppendHeader(&sip.CSeqHeader{SeqNo: d.cseq + 1, MethodName: sip.INVITE})
+	}
 	req.AppendHeader(sip.NewHeader("Allow", allow))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
 
 	waitCtx, cancel := context.WithCancel(c.ctx)
-	stop := context.AfterFunc(ctx, cancel)
+	stop := context.AfterFunc(d.ctx, cancel)
 	c.mu.Lock()
-	c.inviteSent = time.Now()
+	if c.inviteSent.IsZero() {
+		c.inviteSent = time.Now()
+	}
 	c.cancelInvite = cancel
 	c.mu.Unlock()
 	cs, err := p.dua.WriteInvite(waitCtx, req)
 	if err != nil {
 		stop()
 		cancel()
-		c.end(Local, 0, "INVITE: "+err.Error(), "")
-		return nil, fmt.Errorf("client: INVITE: %w", err)
+		return fmt.Errorf("client: INVITE: %w", err)
 	}
+	d.cseq = req.CSeq().SeqNo
 	c.mu.Lock()
 	c.cs = cs
 	c.mu.Unlock()
@@ -89,9 +125,9 @@ func (p *Phone) Dial(ctx context.Context, target string, opts CallOptions) (*Cal
 	go func() {
 		defer stop()
 		defer cancel()
-		c.runOutgoing(waitCtx, ms, off, offer, opts, stream)
+		c.runOutgoing(waitCtx, d, off, offer)
 	}()
-	return c, nil
+	return nil
 }
 
 func warningOf(r *sip.Response) string {
@@ -105,8 +141,11 @@ func warningOf(r *sip.Response) string {
 }
 
 // runOutgoing waits for the final response (RFC 3261 §13.2.2) and sets the call up.
-func (c *Call) runOutgoing(waitCtx context.Context, ms *mediaSession, off *keymgmt.Offer, offer *sdpoa.Session, opts CallOptions, stream keymgmt.Stream) {
-	cs := c.cs
+func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Offer, offer *sdpoa.Session) {
+	c.mu.Lock()
+	cs, ms := c.cs, c.media
+	c.mu.Unlock()
+	opts, stream := d.opts, d.stream
 	defer cs.Close()
 	err := cs.WaitAnswer(waitCtx, sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
 		if r.StatusCode == sip.StatusRinging || r.StatusCode == sip.StatusSessionInProgress {
@@ -117,6 +156,14 @@ func (c *Call) runOutgoing(waitCtx context.Context, ms *mediaSession, off *keymg
 	if err != nil {
 		var de *sipgo.ErrDialogResponse
 		switch {
+		case errors.As(err, &de) && de.Res.StatusCode == sip.StatusNotAcceptableHere && off.Protected &&
+			c.p.keys.Policy().Requirement == keymgmt.Preferred && waitCtx.Err() == nil:
+			// SRTP is preferred, not required: offer plain RTP instead (RFC 3264 §5: without
+			// capability negotiation an offer has one proto, so this takes a second INVITE).
+			c.log.Info("protected offer refused; offering RTP/AVP", "warning", warningOf(de.Res))
+			if err := c.sendInvite(d, &keymgmt.Offer{}); err != nil {
+				c.end(Local, 0, err.Error(), "")
+			}
 		case errors.As(err, &de):
 			c.end(Remote, de.Res.StatusCode, de.Res.Reason, warningOf(de.Res))
 		case waitCtx.Err() != nil:

@@ -62,7 +62,8 @@ func (o *Offer) Lines() Lines {
 
 // Offer prepares an offer: RTP/AVP without lines for mode none, else RTP/SAVP with the lines of
 // the policy's method (an RTP/SAVP offer cannot fall back to plain RTP without SDP capability
-// negotiation, RFC 5939, so "preferred" only widens what we accept as answerer).
+// negotiation, RFC 5939: with "preferred" the UA offers again without SRTP in a new INVITE when
+// the protected offer is refused with 488, and as answerer accepts plain offers).
 func (n *Negotiator) Offer(ctx context.Context, s Stream) (*Offer, error) {
 	o := &Offer{policy: n.policy}
 	var m Method
