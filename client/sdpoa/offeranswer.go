@@ -137,7 +137,11 @@ func Answer(offer *Session, origin Origin, l Local) (*Session, *Negotiated, erro
 		om := &offer.Media[i]
 		if i != idx {
 			rej := Media{Type: om.Type, Proto: om.Proto, Formats: om.Formats, RawFormats: om.RawFormats}
-			if len(rej.Formats) == 0 && len(rej.RawFormats) == 0 {
+			// An m-line needs at least one format (RFC 4566 §5.14), even a rejected one.
+			switch {
+			case rej.IsRTP() && len(rej.Formats) == 0:
+				rej.Formats = []Format{{PT: 0}}
+			case !rej.IsRTP() && len(rej.RawFormats) == 0:
 				rej.RawFormats = []string{"0"}
 			}
 			ans.Media = append(ans.Media, rej)
@@ -195,22 +199,29 @@ func AcceptAnswer(offer, answer *Session) (*Negotiated, error) {
 	if len(answer.Media) != len(offer.Media) {
 		return nil, fmt.Errorf("%w: %d m-lines for %d offered (RFC 3264 §6)", ErrMismatch, len(answer.Media), len(offer.Media))
 	}
-	idx := -1
+	// The audio stream is the first offered audio RTP m-line the answer did not reject (RFC 3264
+	// §6: a rejected stream comes back with port 0).
+	idx, offered := -1, false
 	for i := range offer.Media {
-		if offer.Media[i].Type == "audio" && offer.Media[i].Addr.Port() != 0 {
+		om := &offer.Media[i]
+		if om.Type != "audio" || !om.IsRTP() || om.Addr.Port() == 0 {
+			continue
+		}
+		offered = true
+		if answer.Media[i].Addr.Port() != 0 {
 			idx = i
 			break
 		}
 	}
-	if idx < 0 {
+	if !offered {
 		return nil, fmt.Errorf("%w: offer has no audio m-line", ErrMismatch)
+	}
+	if idx < 0 {
+		return nil, ErrRejected
 	}
 	om, am := &offer.Media[idx], &answer.Media[idx]
 	if am.Type != om.Type {
 		return nil, fmt.Errorf("%w: m-line %d is %q, offered %q", ErrMismatch, idx, am.Type, om.Type)
-	}
-	if am.Addr.Port() == 0 {
-		return nil, ErrRejected
 	}
 	if !strings.EqualFold(am.Proto, om.Proto) {
 		return nil, fmt.Errorf("%w: proto %s, offered %s", ErrMismatch, am.Proto, om.Proto)

@@ -119,6 +119,27 @@ func TestAnswerNoCommonCodec(t *testing.T) {
 	}
 }
 
+// With an unusable first audio m-line the answer takes the second, and the offerer finds it.
+func TestSecondAudioLine(t *testing.T) {
+	off, err := Parse([]byte("v=0\r\no=- 1 1 IN IP4 192.0.2.2\r\ns=-\r\nc=IN IP4 192.0.2.2\r\nt=0 0\r\n" +
+		"m=audio 3000 RTP/AVP 97\r\na=rtpmap:97 iLBC/8000\r\nm=audio 4000 RTP/SAVPF 0\r\nm=audio 5000 RTP/AVP 0\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, n, err := Answer(off, ourOrigin, Local{Addr: ourAddr})
+	if err != nil || n.Index != 2 || ans.Media[0].Addr.Port() != 0 || ans.Media[1].Addr.Port() != 0 {
+		t.Fatalf("answer: %v %+v", err, n)
+	}
+	b, _ := ans.Marshal()
+	back, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n2, err := AcceptAnswer(off, back); err != nil || n2.Index != 2 || n2.Remote != ourAddr {
+		t.Fatalf("offerer: %v %+v", err, n2)
+	}
+}
+
 func TestAcceptAnswerErrors(t *testing.T) {
 	off := NewOffer(ourOrigin, Local{Addr: ourAddr, Proto: ProtoSAVP}, nil)
 	good := func() *Session {
@@ -171,6 +192,9 @@ func FuzzParse(f *testing.F) {
 		Attributes: []Attribute{{Key: "crypto", Value: "1 AES_CM_128_HMAC_SHA1_80 inline:x"}}}, nil).Marshal()
 	f.Add(o)
 	f.Add([]byte(foreignOffer))
+	// An earlier audio m-line that cannot be used: the answer rejects it and takes the next.
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 192.0.2.2\r\ns=-\r\nc=IN IP4 192.0.2.2\r\nt=0 0\r\n" +
+		"m=audio 3000 RTP/AVP 97\r\na=rtpmap:97 iLBC/8000\r\nm=audio 4000 RTP/SAVPF 0\r\nm=audio 5000 RTP/AVP 0\r\n"))
 	f.Add([]byte("v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP6 ::1\r\na=rtcp:4001 IN IP6 ::1\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Parse(b)
