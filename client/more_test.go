@@ -140,3 +140,32 @@ func TestPreferredFallsBackToPlain(t *testing.T) {
 		t.Fatalf("mandatory caller: %v", e)
 	}
 }
+
+// Over IPv6 loopback: SIP on [::1], SDP with c=IN IP6, SRTP media.
+func TestIPv6Loopback(t *testing.T) {
+	a, err := NewPhone(Config{User: "alice", ListenAddr: "[::1]:0", Security: keymgmt.Policy{Mode: keymgmt.ModeSDES}})
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	defer a.Close()
+	b, err := NewPhone(Config{User: "bob", ListenAddr: "[::1]:0", Security: keymgmt.Policy{Mode: keymgmt.ModeSDES}, AutoAnswer: &CallOptions{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	ca, err := a.Dial(ctx, target(b), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := waitFor(t, ca, EventMediaUp, 3*time.Second); e.KeySource != "sdes" {
+		t.Fatalf("media up %v", e)
+	}
+	if r := ca.Negotiated().Remote; !r.Addr().Is6() || !r.Addr().IsLoopback() {
+		t.Fatalf("remote media address %v", r)
+	}
+	ca.Hangup(ctx)
+	if e := waitEnded(t, ca); e.By != Local {
+		t.Fatalf("ended %v", e)
+	}
+}
