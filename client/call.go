@@ -66,6 +66,20 @@ type Call struct {
 	// Incoming.
 	ss     *sipgo.DialogServerSession
 	decide chan decision
+	// established is closed once the call is answered (2xx sent and ACKed, or received).
+	established chan struct{}
+}
+
+// errAnswered tells a rejection that the call got answered meanwhile.
+var errAnswered = errors.New("client: call already answered")
+
+func (c *Call) markAnswered() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.answered {
+		c.answered = true
+		close(c.established)
+	}
 }
 
 type decision struct {
@@ -77,7 +91,7 @@ type decision struct {
 
 func (p *Phone) newCall(outgoing bool, callID, remote string) *Call {
 	c := &Call{p: p, outgoing: outgoing, CallID: callID, Remote: remote, events: make(chan Event, eventQueue),
-		done: make(chan struct{}), decide: make(chan decision)}
+		done: make(chan struct{}), decide: make(chan decision), established: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(p.ctx)
 	c.log = p.log.With("call", callID, "outgoing", outgoing)
 	return c
@@ -222,6 +236,9 @@ func (c *Call) send(ctx context.Context, d decision) error {
 	case c.decide <- d:
 	case <-c.done:
 		return ErrCallEnded
+	case <-c.established:
+		// Answered meanwhile (auto answer, or an Answer already under way).
+		return errAnswered
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -251,7 +268,11 @@ func (c *Call) Hangup(ctx context.Context) error {
 			cancelInvite()
 		}
 	case !c.outgoing && !answered:
-		if err := c.Reject(ctx, 603, "Decline"); err != nil && !errors.Is(err, ErrCallEnded) {
+		err := c.Reject(ctx, 603, "Decline")
+		if errors.Is(err, errAnswered) {
+			return c.Hangup(ctx) // now established: BYE
+		}
+		if err != nil && !errors.Is(err, ErrCallEnded) {
 			return err
 		}
 	case c.outgoing:

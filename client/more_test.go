@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -168,4 +169,50 @@ func TestIPv6Loopback(t *testing.T) {
 	if e := waitEnded(t, ca); e.By != Local {
 		t.Fatalf("ended %v", e)
 	}
+}
+
+// After calls and Close, no goroutine of this package or of media is left running.
+func TestNoGoroutineLeak(t *testing.T) {
+	ours := func() []string {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		var left []string
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "TestNoGoroutineLeak") {
+				continue
+			}
+			if strings.Contains(g, "imsphone/imsphone/client.") || strings.Contains(g, "imsphone/imsphone/media.") {
+				left = append(left, g)
+			}
+		}
+		return left
+	}
+	func() {
+		a, _ := NewPhone(Config{User: "alice", Security: keymgmt.Policy{Mode: keymgmt.ModeSDES}})
+		defer a.Close()
+		b, _ := NewPhone(Config{User: "bob", Security: keymgmt.Policy{Mode: keymgmt.ModeSDES}, AutoAnswer: &CallOptions{}})
+		defer b.Close()
+		ctx := context.Background()
+		ca, err := a.Dial(ctx, target(b), CallOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ca, EventMediaUp, 3*time.Second)
+		if err := ca.Hold(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ca.Hangup(ctx)
+		// One call left up for Close to end.
+		if _, err := a.Dial(ctx, target(b), CallOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}()
+	var left []string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if left = ours(); len(left) == 0 {
+			return
+		}
+	}
+	t.Fatalf("%d goroutines left:\n%s", len(left), strings.Join(left, "\n\n"))
 }

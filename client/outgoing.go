@@ -208,9 +208,7 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 		c.end(Local, 0, "answer refused: "+aerr.Error(), warn)
 		return
 	}
-	c.mu.Lock()
-	c.answered = true
-	c.mu.Unlock()
+	c.markAnswered()
 	c.emit(Event{Kind: EventAnswered, Code: res.StatusCode, Reason: res.Reason})
 	if err := c.startMedia(ms, n, keys, opts); err != nil {
 		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)

@@ -146,8 +146,10 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer c.reinviteMu.Unlock()
+	// Ready once our answer is out and media runs: a re-INVITE may overtake the processing of
+	// the ACK for our 2xx (it follows the ACK on the wire, but handlers run concurrently).
 	c.mu.Lock()
-	ready := c.answered && c.media != nil && c.neg != nil
+	ready := c.media != nil && c.media.stream != nil && c.neg != nil
 	c.mu.Unlock()
 	if !ready {
 		refuse(sip.StatusRequestPending, "Request Pending", "")

@@ -267,9 +267,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		result(err)
 		return
 	}
-	c.mu.Lock()
-	c.answered = true
-	c.mu.Unlock()
+	c.markAnswered()
 	c.emit(Event{Kind: EventAnswered, Code: sip.StatusOK, Reason: "OK"})
 	c.log.Info("call answered")
 	result(nil)
