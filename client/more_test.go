@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/imsphone/imsphone/keymgmt"
 )
 
@@ -215,4 +216,34 @@ func TestNoGoroutineLeak(t *testing.T) {
 		}
 	}
 	t.Fatalf("%d goroutines left:\n%s", len(left), strings.Join(left, "\n\n"))
+}
+
+// The AOR (IMPU) is our From and the identity key management sees; a bad one is refused.
+func TestAOR(t *testing.T) {
+	a, err := NewPhone(Config{User: "alice", AOR: "sip:alice@home1.net"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b := newPhone(t, "bob", keymgmt.ModeNone, keymgmt.Preferred, nil)
+	ctx := context.Background()
+	ca, err := a.Dial(ctx, target(b), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := <-b.Incoming()
+	if u, err := sipURI(cb.Remote); err != nil || u.User != "alice" || u.Host != "home1.net" {
+		t.Fatalf("callee sees the caller as %q", cb.Remote)
+	}
+	ca.Hangup(ctx)
+	waitEnded(t, cb)
+	if _, err := NewPhone(Config{AOR: "not a uri"}); err == nil || !strings.Contains(err.Error(), "AOR") {
+		t.Fatal("bad AOR accepted")
+	}
+}
+
+func sipURI(s string) (sip.Uri, error) {
+	var u sip.Uri
+	err := sip.ParseUri(s, &u)
+	return u, err
 }

@@ -39,8 +39,7 @@ func (p *Phone) Dial(ctx context.Context, target string, opts CallOptions) (*Cal
 	c.mu.Lock()
 	c.media = ms
 	c.mu.Unlock()
-	me := p.URI()
-	stream := keymgmt.Stream{Local: me.String(), Remote: to.String()}
+	stream := keymgmt.Stream{Local: p.aor.String(), Remote: to.String()}
 	off, err := p.keys.Offer(ctx, stream)
 	if err != nil {
 		c.end(Local, 0, "key management: "+err.Error(), "")
@@ -88,7 +87,8 @@ func (c *Call) sendInvite(d *dialing, off *keymgmt.Offer) error {
 	}
 	to := d.to
 	req := sip.NewRequest(sip.INVITE, to)
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.cfg.User, Host: p.addr.Addr().String()}}
+	aor := p.aor
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: aor.Scheme, User: aor.User, Host: aor.Host, Port: aor.Port}}
 	from.Params = sip.NewParams()
 	from.Params.Add("tag", d.fromTag)
 	cid := sip.CallIDHeader(c.CallID)

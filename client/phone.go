@@ -26,6 +26,10 @@ type Config struct {
 	ListenAddr string
 	// User is the user part of our SIP URI and Contact.
 	User string
+	// AOR is our address-of-record (the IMPU in IMS, e.g. sip:alice@home1.net): the From of our
+	// requests, the identity given to key management (MIKEY IDRi/IDRr) and the default AOR of
+	// Register. Empty: our contact URI.
+	AOR string
 	// MediaIP is the address RTP sockets bind to and SDP announces; default: the SIP socket's.
 	MediaIP netip.Addr
 	// Security is the account's media security policy; KMS the MIKEY-TICKET method for mode
@@ -65,6 +69,7 @@ type Phone struct {
 	log  *slog.Logger
 	conn net.PacketConn
 	addr netip.AddrPort
+	aor  sip.Uri
 	ua   *sipgo.UserAgent
 	srv  *sipgo.Server
 	cli  *sipgo.Client
@@ -106,6 +111,12 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if err != nil {
 		return nil, err
 	}
+	var aor sip.Uri
+	if cfg.AOR != "" {
+		if err := sip.ParseUri(cfg.AOR, &aor); err != nil {
+			return nil, fmt.Errorf("client: AOR %q: %w", cfg.AOR, err)
+		}
+	}
 	conn := cfg.Conn
 	if conn == nil {
 		la := cfg.ListenAddr
@@ -129,6 +140,9 @@ func NewPhone(cfg Config) (*Phone, error) {
 		uac: map[string]*Call{}, uas: map[string]*Call{}, calls: map[*Call]struct{}{},
 		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	if p.aor = aor; cfg.AOR == "" {
+		p.aor = p.URI()
+	}
 	if p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(ap.Addr().String())); err != nil {
 		conn.Close()
 		return nil, err
@@ -171,6 +185,9 @@ func NewPhone(cfg Config) (*Phone, error) {
 func (p *Phone) URI() sip.Uri {
 	return sip.Uri{Scheme: "sip", User: p.cfg.User, Host: p.addr.Addr().String(), Port: int(p.addr.Port())}
 }
+
+// AOR is our address-of-record (Config.AOR, else URI).
+func (p *Phone) AOR() sip.Uri { return p.aor }
 
 // Addr is the SIP socket's address.
 func (p *Phone) Addr() netip.AddrPort { return p.addr }

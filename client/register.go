@@ -16,7 +16,7 @@ import (
 type RegisterOptions struct {
 	// Registrar is the registrar's URI, e.g. sip:ims.example.net or sip:127.0.0.1:5060.
 	Registrar string
-	// AOR is the address-of-record to bind; default sip:<User>@<registrar host>.
+	// AOR is the address-of-record to bind; default Config.AOR, else sip:<User>@<registrar host>.
 	AOR string
 	// Username and Password answer a digest challenge (RFC 3261 §22.4, RFC 2617 MD5; the
 	// challenge's algorithm decides, through sipgo and icholy/digest).
@@ -59,6 +59,8 @@ func (p *Phone) Register(ctx context.Context, o RegisterOptions) (*Registration,
 		if err := sip.ParseUri(o.AOR, &r.aor); err != nil {
 			return nil, fmt.Errorf("client: AOR %q: %w", o.AOR, err)
 		}
+	} else if p.cfg.AOR != "" {
+		r.aor = p.aor
 	} else {
 		r.aor = sip.Uri{Scheme: "sip", User: p.cfg.User, Host: r.reg.Host}
 	}

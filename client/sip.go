@@ -179,8 +179,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		ds.Respond(r.code, r.reason, nil, hdrs...)
 		c.end(Local, r.code, r.reason, r.warning)
 	}
-	me := p.URI()
-	stream := keymgmt.Stream{Local: me.String(), Remote: from}
+	stream := keymgmt.Stream{Local: p.aor.String(), Remote: from}
 	offer, idx, lines, keys, rf := p.processOffer(c.ctx, req.Body(), stream)
 	if rf != nil {
 		refuse(rf)
