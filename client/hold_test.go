@@ -69,7 +69,7 @@ func TestHoldResume(t *testing.T) {
 				t.Fatalf("held direction %v", e.Direction)
 			}
 			// Wait for audio by sample count, not wall time, so a loaded machine cannot cut it
-			// short; 300 ms after each change are left for the jitter buffer to drain.
+			// short; 600 ms after each change are left for the jitter buffer to drain.
 			grow := func(from, n int) {
 				for deadline := time.Now().Add(4 * time.Second); len(holderSink.samples()) < from+n && time.Now().Before(deadline); {
 					time.Sleep(20 * time.Millisecond)
@@ -79,7 +79,7 @@ func TestHoldResume(t *testing.T) {
 				}
 			}
 			n0 := len(holderSink.samples())
-			grow(n0, 6400)
+			grow(n0, 8000)
 			n1 := len(holderSink.samples())
 			if err := holder.Resume(ctx); err != nil {
 				t.Fatal(err)
@@ -87,10 +87,10 @@ func TestHoldResume(t *testing.T) {
 			waitFor(t, holder, EventUpdated, 3*time.Second)
 			waitFor(t, held, EventUpdated, 3*time.Second)
 			n2 := len(holderSink.samples())
-			grow(n2, 6400)
+			grow(n2, 8000)
 			pcm := holderSink.samples()
-			onHold := pcm[n0+2400 : n1]
-			afterResume := pcm[n2+2400 : n2+6400]
+			onHold := pcm[n0+4800 : n1]
+			afterResume := pcm[n2+4800 : n2+8000]
 			freq := 440.0
 			if calleeHolds {
 				freq = 1000
@@ -98,8 +98,14 @@ func TestHoldResume(t *testing.T) {
 			if r := rms(onHold); r > 1 {
 				t.Fatalf("audio while on hold: mean square %.1f", r)
 			}
-			if snr := audio.DetectTone(afterResume, 8000, freq); snr < 20 {
-				t.Fatalf("tone after resume at %.1f dB", snr)
+			// The best 200 ms block after resume carries the tone cleanly (one, not all: a
+			// starved machine conceals or cuts blocks, see heard).
+			best := -200.0
+			for off := 0; off+1600 <= len(afterResume); off += 800 {
+				best = max(best, audio.DetectTone(afterResume[off:off+1600], 8000, freq))
+			}
+			if best < 20 {
+				t.Fatalf("tone after resume at %.1f dB", best)
 			}
 			if k := ca.Keys(); k != keysBefore || !bytes.Equal(k.Send.MasterKey, keysBefore.Send.MasterKey) {
 				t.Fatal("keys changed across hold/resume")
