@@ -2,17 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/imsphone/imsphone/gba/bsf"
+	"github.com/imsphone/imsphone/internal/logging"
 )
 
 func main() {
@@ -34,9 +33,9 @@ func run(args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	log, err := newLogger(stderr, *level, *format)
+	log, err := logging.New(stderr, *level, *format)
 	if err != nil {
-		return err
+		return fmt.Errorf("-log-level/-log-format: %w", err)
 	}
 
 	fc, err := bsf.LoadConfig(*configPath)
@@ -72,19 +71,4 @@ func run(args []string, stderr io.Writer) error {
 	defer stop()
 	log.Info("bsf starting", "subscribers", len(subs), "realm", cfg.Realm, "key_lifetime", cfg.KeyLifetime)
 	return srv.Serve(ctx, ub, zn)
-}
-
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("-log-level %q: %w", level, err)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, errors.New("-log-format: want text or json")
 }

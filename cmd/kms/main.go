@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/imsphone/imsphone/gba/zn"
 	"github.com/imsphone/imsphone/internal/kmszn"
+	"github.com/imsphone/imsphone/internal/logging"
 	"github.com/imsphone/imsphone/keymgmt/kms"
 	"github.com/imsphone/imsphone/keymgmt/kms/policy"
 	"github.com/imsphone/imsphone/keymgmt/kms/store"
@@ -38,9 +38,9 @@ func run(args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	log, err := newLogger(stderr, *level, *format)
+	log, err := logging.New(stderr, *level, *format)
 	if err != nil {
-		return err
+		return fmt.Errorf("-log-level/-log-format: %w", err)
 	}
 	fc, err := loadConfig(*configPath)
 	if err != nil {
@@ -121,19 +121,4 @@ func reloadOnHUP(ctx context.Context, log *slog.Logger, eng *policy.Engine, st s
 			log.Info("policy reloaded", "digest", eng.Current().Digest)
 		}
 	}
-}
-
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("-log-level %q: %w", level, err)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, errors.New("-log-format: want text or json")
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/imsphone/imsphone/internal/logging"
 )
 
 // Exit codes of imsphone. Scripts can tell a wrong invocation from a failed check.
@@ -181,23 +183,14 @@ func versionString(override string) string {
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var lv slog.Level
-	switch level {
-	case "debug", "info", "warn", "error":
-		if err := lv.UnmarshalText([]byte(level)); err != nil {
-			return nil, usageErrorf("--log-level %q: %w", level, err)
-		}
-	default:
-		return nil, usageErrorf("--log-level %q: want debug, info, warn or error", level)
+	log, err := logging.New(w, level, format)
+	if errors.Is(err, logging.ErrLevel) {
+		return nil, usageErrorf("--log-level: %w", err)
 	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	if err != nil {
+		return nil, usageErrorf("--log-format: %w", err)
 	}
-	return nil, usageErrorf("--log-format %q: want text or json", format)
+	return log, nil
 }
 
 // warnShowKeys is printed whenever secret key material is about to go to stdout.
