@@ -120,6 +120,51 @@ func checkIDR(p *IDR, role IDRole, what string) error {
 	return nil
 }
 
+// idrRole is one IDR a builder was given and the role it must carry.
+type idrRole struct {
+	p    *IDR
+	role IDRole
+	what string
+}
+
+// checkIDRs runs checkIDR over each given IDR.
+func checkIDRs(ids ...idrRole) error {
+	for _, c := range ids {
+		if err := checkIDR(c.p, c.role, c.what); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// initFresh is what makes an initiating message unique (RFC 3830 §5.4, §6.1; RFC 6043 §4.1): its
+// timestamp, a CSB ID chosen at random by the Initiator, and its RAND (or RANDRi/RANDRr).
+type initFresh struct {
+	T    *T
+	CSB  uint32
+	RAND []byte
+}
+
+// newInitFresh copies t, keeps csb unless it is 0 (then draws one from r), and keeps rnd unless
+// it is empty (then draws DefaultRANDLen bytes from r); what names the RAND in errors.
+func newInitFresh(t *T, csb uint32, rnd []byte, r io.Reader, what string) (initFresh, error) {
+	var f initFresh
+	var err error
+	if f.T, err = cloneT(t); err != nil {
+		return f, err
+	}
+	f.CSB = csb
+	if f.CSB == 0 {
+		if f.CSB, err = randCSBID(r); err != nil {
+			return f, err
+		}
+	}
+	if f.RAND, err = orRand(rnd, r, what); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
 // appendIDR appends p (when given) to ps.
 func appendIDR(ps []Payload, p *IDR) []Payload {
 	if p != nil {
@@ -245,6 +290,19 @@ func openKEMAC(k *KEMAC, f PRFFunc, inkey []byte, label KeyLabel, csbID uint32, 
 	kd, err := ParseKeyDataList(plain)
 	if err != nil {
 		return nil, protoErr(ErrUnspecified, "KEMAC key data: %v", err)
+	}
+	return kd, nil
+}
+
+// openSessionKEMAC opens a MIKEY-TICKET KEMAC (NULL MAC) that carries session keys, and checks
+// them (checkSessionKeys); what names the KEMAC in errors.
+func openSessionKEMAC(k *KEMAC, f PRFFunc, inkey []byte, label KeyLabel, csbID uint32, t *T, what string) ([]KeyData, error) {
+	kd, err := openKEMAC(k, f, inkey, label, csbID, t, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSessionKeys(kd, what); err != nil {
+		return nil, protoErr(ErrUnspecified, "%v", err)
 	}
 	return kd, nil
 }
@@ -511,6 +569,22 @@ func checkTicketFlags(tp *TP, what string) *ProtocolError {
 
 // equalMAC compares two MAC fields in constant time.
 func equalMAC(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+// collectTimed is the start of every exchange's verification: the data type must be want, the
+// payloads are collected (collect), and a T payload is mandatory (RFC 3830 §5.4, RFC 6043 §4.1).
+func collectTimed(m *Message, want DataType) (*parts, *ProtocolError) {
+	if pe := checkDataType(m, want); pe != nil {
+		return nil, pe
+	}
+	p, pe := collect(m)
+	if pe != nil {
+		return nil, pe
+	}
+	if pe := needT(p); pe != nil {
+		return nil, pe
+	}
+	return p, nil
+}
 
 // needT returns the message's T or the error for a missing one.
 func needT(p *parts) *ProtocolError {

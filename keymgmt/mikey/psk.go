@@ -51,20 +51,11 @@ func BuildPSKInit(p PSKInitParams, psk []byte) (*Message, MessageKeys, error) {
 	if len(p.SRTPIDs) > 255 {
 		return nil, keys, fmt.Errorf("mikey: PSK init: %d crypto sessions, at most 255", len(p.SRTPIDs))
 	}
-	t, err := cloneT(p.T)
+	f, err := newInitFresh(p.T, p.CSBID, p.RAND, p.Rand, "RAND")
 	if err != nil {
 		return nil, keys, err
 	}
-	csb := p.CSBID
-	if csb == 0 {
-		if csb, err = randCSBID(p.Rand); err != nil {
-			return nil, keys, err
-		}
-	}
-	rand, err := orRand(p.RAND, p.Rand, "RAND")
-	if err != nil {
-		return nil, keys, err
-	}
+	t, csb, rand := f.T, f.CSB, f.RAND
 	if keys, err = DeriveMessageKeys(p.PRF, psk, RFC3830MessageLabel(csb, rand), p.EncrAlg, p.MACAlg); err != nil {
 		return nil, keys, err
 	}
@@ -128,14 +119,8 @@ func (r *PSKInit) String() string {
 // other means, §3.1): data type 0, T, RAND and a final KEMAC with a non-NULL MAC over the message
 // (§5.3), then decrypts the key data. fresh (optional, §5.4) gets IDi and RAND.
 func VerifyPSKInit(m *Message, psk []byte, fresh ...Freshness) (*PSKInit, error) {
-	if pe := checkDataType(m, DataTypePSKInit); pe != nil {
-		return nil, pe
-	}
-	p, pe := collect(m)
+	p, pe := collectTimed(m, DataTypePSKInit)
 	if pe != nil {
-		return nil, pe
-	}
-	if pe := needT(p); pe != nil {
 		return nil, pe
 	}
 	if p.rand == nil {

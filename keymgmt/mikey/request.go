@@ -41,33 +41,19 @@ func BuildRequestInitPSK(p RequestInitParams, psk []byte) (*Message, MessageKeys
 	if err := checkDesiredTP(p.TP); err != nil {
 		return nil, keys, fmt.Errorf("mikey: REQUEST_INIT_PSK: %w", err)
 	}
-	for _, c := range []struct {
-		p    *IDR
-		role IDRole
-		what string
-	}{{p.IDRi, IDRoleI, "IDRi"}, {p.IDRkms, IDRoleKMS, "IDRkms"}, {p.IDRpsk, IDRolePSK, "IDRpsk"}} {
-		if err := checkIDR(c.p, c.role, c.what); err != nil {
-			return nil, keys, err
-		}
-	}
-	t, err := cloneT(p.T)
-	if err != nil {
+	if err := checkIDRs(idrRole{p.IDRi, IDRoleI, "IDRi"}, idrRole{p.IDRkms, IDRoleKMS, "IDRkms"},
+		idrRole{p.IDRpsk, IDRolePSK, "IDRpsk"}); err != nil {
 		return nil, keys, err
 	}
 	v, err := newV(p.MACAlg)
 	if err != nil {
 		return nil, keys, err
 	}
-	csb := p.CSBID
-	if csb == 0 {
-		if csb, err = randCSBID(p.Rand); err != nil {
-			return nil, keys, err
-		}
-	}
-	randRi, err := orRand(p.RANDRi, p.Rand, "RANDRi")
+	f, err := newInitFresh(p.T, p.CSBID, p.RANDRi, p.Rand, "RANDRi")
 	if err != nil {
 		return nil, keys, err
 	}
+	t, csb, randRi := f.T, f.CSB, f.RAND
 	label, err := TicketMessageLabel(csb, DirInitial, randRi, nil)
 	if err != nil {
 		return nil, keys, err
@@ -135,14 +121,8 @@ func (r *RequestInit) String() string {
 // after the MAC verified also returns the result, whose Keys can protect the Error reply.
 // Authorising the Initiator and granting the policy are the KMS's.
 func VerifyRequestInitPSK(m *Message, psk []byte, fresh ...Freshness) (*RequestInit, error) {
-	if pe := checkDataType(m, DataTypeRequestInitPSK); pe != nil {
-		return nil, pe
-	}
-	p, pe := collect(m)
+	p, pe := collectTimed(m, DataTypeRequestInitPSK)
 	if pe != nil {
-		return nil, pe
-	}
-	if pe := needT(p); pe != nil {
 		return nil, pe
 	}
 	if p.randRi == nil || p.tp == nil {
@@ -307,14 +287,8 @@ func VerifyRequestResp(m *Message, init *Message, psk []byte, fresh ...Freshness
 	if init == nil || init.Raw == nil || init.RANDR(RANDRoleI) == nil {
 		return nil, fmt.Errorf("mikey: REQUEST_RESP: the REQUEST_INIT sent is needed, with its bytes and RANDRi")
 	}
-	if pe := checkDataType(m, DataTypeRequestResp); pe != nil {
-		return nil, pe
-	}
-	p, pe := collect(m)
+	p, pe := collectTimed(m, DataTypeRequestResp)
 	if pe != nil {
-		return nil, pe
-	}
-	if pe := needT(p); pe != nil {
 		return nil, pe
 	}
 	if p.ticket == nil || p.kemac == nil {

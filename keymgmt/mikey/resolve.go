@@ -37,33 +37,19 @@ func BuildResolveInitPSK(p ResolveInitParams, psk []byte) (*Message, MessageKeys
 	if err := p.Ticket.Policy.Flags.Validate(); err != nil {
 		return nil, keys, fmt.Errorf("mikey: RESOLVE_INIT_PSK: %w", err)
 	}
-	for _, c := range []struct {
-		p    *IDR
-		role IDRole
-		what string
-	}{{p.IDRr, IDRoleR, "IDRr"}, {p.IDRkms, IDRoleKMS, "IDRkms"}, {p.IDRpsk, IDRolePSK, "IDRpsk"}} {
-		if err := checkIDR(c.p, c.role, c.what); err != nil {
-			return nil, keys, err
-		}
-	}
-	t, err := cloneT(p.T)
-	if err != nil {
+	if err := checkIDRs(idrRole{p.IDRr, IDRoleR, "IDRr"}, idrRole{p.IDRkms, IDRoleKMS, "IDRkms"},
+		idrRole{p.IDRpsk, IDRolePSK, "IDRpsk"}); err != nil {
 		return nil, keys, err
 	}
 	v, err := newV(p.MACAlg)
 	if err != nil {
 		return nil, keys, err
 	}
-	csb := p.CSBID
-	if csb == 0 {
-		if csb, err = randCSBID(p.Rand); err != nil {
-			return nil, keys, err
-		}
-	}
-	randRr, err := orRand(p.RANDRr, p.Rand, "RANDRr")
+	f, err := newInitFresh(p.T, p.CSBID, p.RANDRr, p.Rand, "RANDRr")
 	if err != nil {
 		return nil, keys, err
 	}
+	t, csb, randRr := f.T, f.CSB, f.RAND
 	label, err := TicketMessageLabel(csb, DirInitial, nil, randRr)
 	if err != nil {
 		return nil, keys, err
@@ -111,14 +97,8 @@ func (r *ResolveInit) String() string {
 // VerifyInitiatorData with the ticket's MPKr. fresh (optional) gets IDRpsk (else IDRr) and RANDRr. Failures after the
 // MAC verified also return the result (its Keys protect the Error reply).
 func VerifyResolveInitPSK(m *Message, psk []byte, fresh ...Freshness) (*ResolveInit, error) {
-	if pe := checkDataType(m, DataTypeResolveInitPSK); pe != nil {
-		return nil, pe
-	}
-	p, pe := collect(m)
+	p, pe := collectTimed(m, DataTypeResolveInitPSK)
 	if pe != nil {
-		return nil, pe
-	}
-	if pe := needT(p); pe != nil {
 		return nil, pe
 	}
 	if p.randRr == nil || p.ticket == nil {
@@ -277,14 +257,8 @@ func VerifyResolveResp(m *Message, init *Message, psk []byte, fresh ...Freshness
 		return nil, fmt.Errorf("mikey: RESOLVE_RESP: the RESOLVE_INIT sent is needed, with its bytes")
 	}
 	pol := &init.TICKET().Policy
-	if pe := checkDataType(m, DataTypeResolveResp); pe != nil {
-		return nil, pe
-	}
-	p, pe := collect(m)
+	p, pe := collectTimed(m, DataTypeResolveResp)
 	if pe != nil {
-		return nil, pe
-	}
-	if pe := needT(p); pe != nil {
 		return nil, pe
 	}
 	if p.kemac == nil {

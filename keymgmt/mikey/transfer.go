@@ -60,30 +60,18 @@ func BuildTransferInit(p TransferInitParams) (*Message, MessageKeys, error) {
 	if err := checkSessionKeys(p.KEMACKeys, "mikey: TRANSFER_INIT KEMAC"); err != nil {
 		return nil, keys, err
 	}
-	if err := checkIDR(p.IDRi, IDRoleI, "IDRi"); err != nil {
-		return nil, keys, err
-	}
-	if err := checkIDR(p.IDRr, IDRoleR, "IDRr"); err != nil {
-		return nil, keys, err
-	}
-	t, err := cloneT(p.T)
-	if err != nil {
+	if err := checkIDRs(idrRole{p.IDRi, IDRoleI, "IDRi"}, idrRole{p.IDRr, IDRoleR, "IDRr"}); err != nil {
 		return nil, keys, err
 	}
 	v, err := newV(p.MACAlg)
 	if err != nil {
 		return nil, keys, err
 	}
-	csb := p.CSBID
-	if csb == 0 {
-		if csb, err = randCSBID(p.Rand); err != nil {
-			return nil, keys, err
-		}
-	}
-	randRi, err := orRand(p.RANDRi, p.Rand, "RANDRi")
+	f, err := newInitFresh(p.T, p.CSBID, p.RANDRi, p.Rand, "RANDRi")
 	if err != nil {
 		return nil, keys, err
 	}
+	t, csb, randRi := f.T, f.CSB, f.RAND
 	label, err := TicketMessageLabel(csb, DirInitial, randRi, nil)
 	if err != nil {
 		return nil, keys, err
@@ -224,14 +212,8 @@ func (ti *TransferInit) String() string {
 // the policy (TRs/TRe, IDRr list) and the SPs are acceptable is the caller's decision, with this
 // result. Nothing here is authenticated.
 func CheckTransferInit(m *Message) (*TransferInit, error) {
-	if pe := checkDataType(m, DataTypeTransferInit); pe != nil {
-		return nil, pe
-	}
-	p, pe := collect(m)
+	p, pe := collectTimed(m, DataTypeTransferInit)
 	if pe != nil {
-		return nil, pe
-	}
-	if pe := needT(p); pe != nil {
 		return nil, pe
 	}
 	if p.randRi == nil || p.ticket == nil {
@@ -305,12 +287,9 @@ func VerifyTransferInit(m *Message, mpki []byte, fresh ...Freshness) (*TransferI
 		return ti, err
 	}
 	if ti.KEMAC != nil {
-		kd, err := openKEMAC(ti.KEMAC, m.HDR.PRF, mpki, label, m.HDR.CSBID, ti.T, true)
+		kd, err := openSessionKEMAC(ti.KEMAC, m.HDR.PRF, mpki, label, m.HDR.CSBID, ti.T, "TRANSFER_INIT KEMAC")
 		if err != nil {
 			return ti, err
-		}
-		if err := checkSessionKeys(kd, "TRANSFER_INIT KEMAC"); err != nil {
-			return ti, protoErr(ErrUnspecified, "%v", err)
 		}
 		ti.KEMACKeys = kd
 	}
@@ -477,14 +456,8 @@ func VerifyTransferResp(m *Message, init *Message, keys TicketKeys, fresh ...Fre
 		return nil, fmt.Errorf("mikey: TRANSFER_RESP: the TRANSFER_INIT sent is needed, with its bytes")
 	}
 	pol := &init.TICKET().Policy
-	if pe := checkDataType(m, DataTypeTransferResp); pe != nil {
-		return nil, pe
-	}
-	p, pe := collect(m)
+	p, pe := collectTimed(m, DataTypeTransferResp)
 	if pe != nil {
-		return nil, pe
-	}
-	if pe := needT(p); pe != nil {
 		return nil, pe
 	}
 	if pe := checkRespHDR(m.HDR, init.HDR, false); pe != nil {
@@ -539,12 +512,9 @@ func VerifyTransferResp(m *Message, init *Message, keys TicketKeys, fresh ...Fre
 		if !pol.Flags.Has(FlagM) {
 			return r, protoErr(ErrInvalidTPpar, "TRANSFER_RESP carries a KEMAC but the Ticket Policy has M = 0")
 		}
-		kd, err := openKEMAC(p.kemac, m.HDR.PRF, mpk, label, m.HDR.CSBID, p.t, true)
+		kd, err := openSessionKEMAC(p.kemac, m.HDR.PRF, mpk, label, m.HDR.CSBID, p.t, "TRANSFER_RESP KEMAC")
 		if err != nil {
 			return r, err
-		}
-		if err := checkSessionKeys(kd, "TRANSFER_RESP KEMAC"); err != nil {
-			return r, protoErr(ErrUnspecified, "%v", err)
 		}
 		r.KEMACKeys = kd
 	}
