@@ -20,10 +20,21 @@
 //     key management, RFC 4567 §3.1.1, RFC 4568 §7.1.2) when it fails; then 180 Ringing and
 //     answer (2xx with the answer), reject (486/603) or auto answer.
 //   - BYE either way (§15); OPTIONS answered (§11).
-//   - Registration (§10) with digest authentication (§22.4; RFC 2617 MD5 through sipgo's
-//     DoDigestAuth), refreshed at half the granted lifetime with the same Call-ID (§10.2.4),
-//     removal with Expires: 0 (§10.2.2); the Service-Route of the 2xx (RFC 3608) is kept.
-//     IMS AKA (AKAv1-MD5 with package gba) is next.
+//   - Registration (§10, register.go; challenges in auth.go) with Digest authentication
+//     (§22.4; RFC 2617 MD5 and RFC 8760 SHA-256 through icholy/digest, the first challenge
+//     whose algorithm we support) or IMS AKA with a gba.USIM (RFC 3310 AKAv1-MD5, RFC 4169
+//     AKAv2-MD5; password derivation and the answer from gba.DigestAKAClient): SQN
+//     resynchronisation with auts (RFC 3310 §3.4), network authentication failure (MAC-A
+//     wrong) reported as ErrNetworkAuth without any RES sent, rspauth checked when the
+//     registrar sends Authentication-Info (RFC 3310 §3.5). The initial IMS REGISTER names the
+//     IMPI (TS 24.229 §5.1.1.2.1). The binding is refreshed before the granted lifetime ends
+//     (TS 24.229 §5.1.1.4.1: 600 s before, or at half for grants up to 1200 s) with the same
+//     Call-ID (§10.2.4); transient failures (5xx, 408, no response) are retried after
+//     Retry-After (§20.33) or with doubling back-off; Phone.Close de-registers (Expires: 0,
+//     §10.2.2). IMS headers (ims.go): P-Preferred-Identity (RFC 3325) when configured,
+//     P-Associated-URI learned (RFC 3455), Service-Route preloaded as Route on later
+//     dialog-initiating requests (RFC 3608 §6; never Path), an outbound proxy (the P-CSCF)
+//     for every out-of-dialog request, rport in Via (RFC 3581) and received/rport learned.
 //   - Hold and resume by re-INVITE (§14, RFC 3264 §8.4) from either side, keeping the SRTP keys
 //     (RFC 4568 §7.1.4 re-offer of the active a=crypto) and the running stream, so the SSRC,
 //     sequence numbers and ROC carry on (RFC 3711 §3.3.1); a re-offer that rekeys or changes

@@ -100,8 +100,13 @@ func (c *Call) sendInvite(d *dialing, off *keymgmt.Offer) error {
 		req.AppendHeader(&sip.CSeqHeader{SeqNo: d.cseq + 1, MethodName: sip.INVITE})
 	}
 	req.AppendHeader(sip.NewHeader("Allow", allow))
+	if ppi := p.cfg.PreferredIdentity; ppi != "" {
+		req.AppendHeader(sip.NewHeader("P-Preferred-Identity", ppi))
+	}
+	p.preloadRoute(req)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
+	p.outOfDialog(req)
 
 	waitCtx, cancel := context.WithCancel(c.ctx)
 	stop := context.AfterFunc(d.ctx, cancel)

@@ -49,6 +49,17 @@ type Config struct {
 	StatsInterval time.Duration
 	// RTCPMinInterval is passed to media (0: RFC 3550's 5 s).
 	RTCPMinInterval time.Duration
+	// OutboundProxy (host:port), when set, receives every request we send outside a dialog
+	// (REGISTER, INVITE, ...), whatever its Request-URI: the P-CSCF of TS 24.229 §5.1.1.1.
+	OutboundProxy string
+	// PreferredIdentity, when set, is sent as P-Preferred-Identity (RFC 3325 §9.2) on REGISTER
+	// and INVITE, e.g. "<sip:alice@home1.net>".
+	PreferredIdentity string
+	// Username and Password answer a 401 or 407 to our INVITE (RFC 3261 §22.2, §22.3: MD5 or
+	// SHA-256 Digest). When Password is empty, the username and password of a live
+	// Registration (RegisterOptions) are used instead; a registration by IMS AKA alone gives
+	// none, since IMS does not challenge INVITEs (TS 24.229 §5.4.3.2).
+	Username, Password string
 	// Rand is the key and identifier source (default crypto/rand).
 	Rand      io.Reader
 	Logger    *slog.Logger
@@ -85,7 +96,16 @@ type Phone struct {
 	calls    map[*Call]struct{}
 	incoming chan *Call
 	closed   bool
+	// Live registrations and the Service-Route (RFC 3608) of the one that set it last.
+	regs         map[*Registration]struct{}
+	serviceRoute []string
+	routeOwner   *Registration
+
+	// after is the timer of registration refreshes and retries (tests replace it).
+	after func(time.Duration) <-chan time.Time
 }
+
+var errPhoneClosed = errors.New("client: phone closed")
 
 // NewPhone starts a Phone serving SIP on its socket until Close.
 func NewPhone(cfg Config) (*Phone, error) {
@@ -138,7 +158,8 @@ func NewPhone(cfg Config) (*Phone, error) {
 	}
 	p := &Phone{cfg: cfg, log: cfg.Logger.With("ua", cfg.User), conn: conn, addr: ap, served: make(chan struct{}),
 		uac: map[string]*Call{}, uas: map[string]*Call{}, calls: map[*Call]struct{}{},
-		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys}
+		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys,
+		regs: map[*Registration]struct{}{}, after: realAfter}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if p.aor = aor; cfg.AOR == "" {
 		p.aor = p.URI()
@@ -154,7 +175,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 	}
 	// Requests leave from the listening socket, so Via, Contact and the real source agree.
 	if p.cli, err = sipgo.NewClient(p.ua, sipgo.WithClientLogger(p.log), sipgo.WithClientHostname(ap.Addr().String()),
-		sipgo.WithClientConnectionAddr(ap.String())); err != nil {
+		sipgo.WithClientConnectionAddr(ap.String()), sipgo.WithClientNAT()); err != nil {
 		p.ua.Close()
 		conn.Close()
 		return nil, err
@@ -195,7 +216,8 @@ func (p *Phone) Addr() netip.AddrPort { return p.addr }
 // Incoming delivers calls that ring (not with AutoAnswer).
 func (p *Phone) Incoming() <-chan *Call { return p.incoming }
 
-// Close hangs up every call and stops the Phone.
+// Close hangs up every call, removes every registration (Expires: 0, RFC 3261 §10.2.2) and
+// stops the Phone.
 func (p *Phone) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -207,11 +229,20 @@ func (p *Phone) Close() error {
 	for c := range p.calls {
 		calls = append(calls, c)
 	}
+	regs := make([]*Registration, 0, len(p.regs))
+	for r := range p.regs {
+		regs = append(regs, r)
+	}
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for _, c := range calls {
 		c.Hangup(ctx)
+	}
+	for _, r := range regs {
+		if err := r.Unregister(ctx); err != nil {
+			p.log.Warn("de-registration at close failed", "error", err)
+		}
 	}
 	p.cancel()
 	p.ua.Close()
@@ -224,7 +255,7 @@ func (p *Phone) track(c *Call) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return errors.New("client: phone closed")
+		return errPhoneClosed
 	}
 	p.calls[c] = struct{}{}
 	return nil
