@@ -19,6 +19,10 @@
 //     account policy) before ringing; 488 with a Warning (§20.43: 304/305 for media, 399/306 for
 //     key management, RFC 4567 §3.1.1, RFC 4568 §7.1.2) when it fails; then 180 Ringing and
 //     answer (2xx with the answer), reject (486/603) or auto answer.
+//   - A 401 or 407 to our INVITE (Kamailio challenges every INVITE with 407) is answered
+//     with Config.Username/Password, else the password of a live registration (§22.2,
+//     §22.3): sipgo ACKs the challenge in its transaction (§17.1.1.3) and the INVITE goes
+//     again with credentials, a new branch and CSeq + 1.
 //   - BYE either way (§15); OPTIONS answered (§11).
 //   - Registration (§10, register.go; challenges in auth.go) with Digest authentication
 //     (§22.4; RFC 2617 MD5 and RFC 8760 SHA-256 through icholy/digest, the first challenge

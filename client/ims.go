@@ -62,6 +62,9 @@ func (p *Phone) dropRegistration(r *Registration) {
 // registration that has a password.
 func (p *Phone) inviteCredentials() (user, pass string) {
 	if p.cfg.Password != "" {
+		if p.cfg.Username == "" {
+			return p.cfg.User, p.cfg.Password
+		}
 		return p.cfg.Username, p.cfg.Password
 	}
 	p.mu.Lock()

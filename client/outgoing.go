@@ -152,12 +152,19 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 	c.mu.Unlock()
 	opts, stream := d.opts, d.stream
 	defer cs.Close()
-	err := cs.WaitAnswer(waitCtx, sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
+	// A 401 or 407 is answered once more with credentials (RFC 3261 §22.2, §22.3): sipgo's
+	// transaction layer has ACKed the challenge in its own transaction (§17.1.1.3), and the new
+	// INVITE gets a new branch and CSeq + 1 (§8.1.3.5). Kamailio challenges every INVITE so.
+	user, pass := c.p.inviteCredentials()
+	err := cs.WaitAnswer(waitCtx, sipgo.AnswerOptions{Username: user, Password: pass, OnResponse: func(r *sip.Response) error {
 		if r.StatusCode == sip.StatusRinging || r.StatusCode == sip.StatusSessionInProgress {
 			c.emit(Event{Kind: EventRinging, Code: r.StatusCode, Reason: r.Reason})
 		}
 		return nil
 	}})
+	if h := cs.InviteRequest.CSeq(); h != nil {
+		d.cseq = max(d.cseq, h.SeqNo)
+	}
 	if err != nil {
 		var de *sipgo.ErrDialogResponse
 		switch {
