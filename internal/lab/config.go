@@ -28,8 +28,11 @@ type Config struct {
 	Registrar RegistrarConfig `yaml:"registrar"`
 	// Subscribers are shared by the registrar and the BSF's AuC.
 	Subscribers []Subscriber `yaml:"subscribers"`
-	// BSF, if set, starts an in-process test BSF (Ub and Zn on Host, free ports).
+	// BSF, if set, starts an in-process test BSF (Ub and Zn on Host, free ports), and with it
+	// the KMS (a NAF of that BSF).
 	BSF *BSFConfig `yaml:"bsf"`
+	// KMS tunes the KMS (nil: defaults); it needs the BSF.
+	KMS *KMSConfig `yaml:"kms"`
 }
 
 // RegistrarConfig tunes the registrar/proxy (registrar.Config; zero values take its defaults).
@@ -111,6 +114,9 @@ func ParseConfig(data []byte) (*Config, error) {
 	}
 	if _, err := c.senderPolicy(); err != nil {
 		return nil, err
+	}
+	if c.KMS != nil && c.BSF == nil {
+		return nil, errors.New("lab config: kms needs bsf (the KMS is a NAF and gets its keys over Zn)")
 	}
 	return &c, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/imsphone/imsphone/gba/bsf"
 	"github.com/imsphone/imsphone/internal/lab/registrar"
+	"github.com/imsphone/imsphone/keymgmt/kms"
 )
 
 // Options are the lab's injected dependencies.
@@ -22,6 +23,8 @@ type Options struct {
 	Now    func() time.Time // default time.Now
 	Rand   io.Reader        // default crypto/rand
 	Logger *slog.Logger     // default discards
+	// KMSAudit, if set, receives the KMS's audit event of every decision (tests, metrics).
+	KMSAudit func(kms.AuditEvent)
 }
 
 // Lab is a running in-process IMS lab.
@@ -38,13 +41,23 @@ type Lab struct {
 	ZnBearerToken string
 	BSFRealm      string
 
+	// KMSURL is where UEs POST MIKEY-TICKET messages ("" without a KMS); KMSFQDN is the KMS's
+	// name (its NAF_Id with KMSNAFID, and IDRkms); KMSSkew the MIKEY timestamp window.
+	KMSURL  string
+	KMSFQDN string
+	KMSSkew time.Duration
+
 	Registrar *registrar.Server
 	BSF       *bsf.Server
+	KMS       *kms.Server
 	// AuC is the one HSS/AuC behind both the registrar and the BSF, so a UE keeps one SQN
 	// sequence whichever it talks to (as a USIM facing one HSS does).
 	AuC *bsf.AuC
 
 	accounts []Account
+	now      func() time.Time
+	rand     io.Reader
+	log      *slog.Logger
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closers  []func() error
@@ -79,7 +92,7 @@ func (a Account) LogValue() slog.Value {
 
 // String describes the lab without keys or passwords (fmt would print unexported fields raw).
 func (l *Lab) String() string {
-	return fmt.Sprintf("lab.Lab{Domain: %q, SIP: %s, Ub: %q, Zn: %q, accounts: %d}", l.Domain, l.SIPAddr, l.UbURL, l.ZnURL, len(l.accounts))
+	return fmt.Sprintf("lab.Lab{Domain: %q, SIP: %s, Ub: %q, Zn: %q, KMS: %q, accounts: %d}", l.Domain, l.SIPAddr, l.UbURL, l.ZnURL, l.KMSURL, len(l.accounts))
 }
 
 // GoString redacts like String.
@@ -135,7 +148,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (l *Lab, err error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	l = &Lab{Domain: cfg.Domain, RegistrarURI: "sip:" + cfg.Domain, cancel: cancel}
+	l = &Lab{Domain: cfg.Domain, RegistrarURI: "sip:" + cfg.Domain, cancel: cancel, now: opts.Now, rand: opts.Rand,
+		log: opts.Logger}
 	defer func() {
 		if err != nil {
 			l.Close()
@@ -177,9 +191,14 @@ func Start(ctx context.Context, cfg Config, opts Options) (l *Lab, err error) {
 		}
 	}
 
-	// The KMS (keymgmt/kms) joins here: it is a NAF, so it starts after the BSF and takes
-	// l.ZnURL and l.ZnBearerToken for its Zn resolver, appends its Close to l.closers and sets
-	// its URL on the Lab for the UEs.
+	// The KMS is a NAF: it starts after the BSF and resolves B-TIDs at its Zn.
+	if cfg.BSF != nil {
+		if err := l.startKMS(ctx, cfg, opts); err != nil {
+			return l, err
+		}
+	} else if cfg.KMS != nil {
+		return l, errors.New("lab: the KMS needs the BSF (Zn)")
+	}
 
 	for _, a := range accts {
 		acc := Account{IMPI: a.IMPI, IMPUs: a.IMPUs, Password: a.Password, AKA: a.AKA, Realm: cfg.Domain}
@@ -195,7 +214,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (l *Lab, err error) {
 		clear(subs[i].OPc)
 	}
 	context.AfterFunc(ctx, func() { l.Close() })
-	opts.Logger.Info("lab started", "sip", l.SIPAddr, "ub", l.UbURL, "zn", l.ZnURL, "subscribers", len(accts))
+	opts.Logger.Info("lab started", "sip", l.SIPAddr, "ub", l.UbURL, "zn", l.ZnURL, "kms", l.KMSURL, "subscribers", len(accts))
 	return l, nil
 }
 

@@ -20,11 +20,12 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Domain != "home1.net" || len(c.Subscribers) != 2 || c.BSF == nil || time.Duration(c.Registrar.MaxExpires) != 2*time.Hour {
+	if c.Domain != "home1.net" || len(c.Subscribers) != 3 || c.BSF == nil || time.Duration(c.Registrar.MaxExpires) != 2*time.Hour ||
+		c.KMS == nil || c.KMS.FQDN != "kms.home1.net" || time.Duration(c.KMS.Skew) != 5*time.Minute {
 		t.Fatalf("parsed %+v", c)
 	}
 	accts, subs, err := c.subscribers()
-	if err != nil || len(accts) != 2 || len(subs) != 1 || !accts[1].AKA || subs[0].AMF != [2]byte{0xb9, 0xb9} || subs[0].SQN != 0x20 {
+	if err != nil || len(accts) != 3 || len(subs) != 2 || !accts[1].AKA || subs[0].AMF != [2]byte{0xb9, 0xb9} || subs[0].SQN != 0x20 {
 		t.Fatalf("subscribers: %v %v %v", accts, subs, err)
 	}
 	// Secrets stay out of %v and %#v.
@@ -40,6 +41,7 @@ func TestParseConfig(t *testing.T) {
 		{"domain: x\nsubscribers:\n- impi: a\n  k: zz5b5ce8b199b49faa5f0a2ee238a6bc\n  opc: cd63cb71954a9f4e48a5994e37a02baf\n", "k: not hex"},
 		{"domain: x\nregistrar:\n  sender_policy: maybe\n", "sender_policy"},
 		{"domain: x\nsubscribers:\n- impus: [\"sip:a@x\"]\n", "impi is empty"},
+		{"domain: x\nkms: {fqdn: kms.x}\n", "kms needs bsf"},
 	} {
 		_, err := ParseConfig([]byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
