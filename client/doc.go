@@ -49,6 +49,9 @@
 //     RTCP on the port of a=rtcp (RFC 3605) or port + 1; SRTP keys per direction (RFC 3711,
 //     RFC 4568 through keymgmt; RFC 4567 key-mgmt lines are the plug-in point for MIKEY-KMS).
 //
+// Config.KeyLog (keylog.go) receives, for decrypting captures, one line per SRTP stream
+// direction with the master key and salt; this is the only place keys are written.
+//
 // SIP messages are never logged by this package; sipgo prints them only with sip.SIPDebug, which
 // would expose a=crypto keys and must stay off outside a lab.
 //

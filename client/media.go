@@ -1,7 +1,9 @@
 package client
 
 import (
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -103,8 +105,14 @@ func (c *Call) startMedia(ms *mediaSession, n *sdpoa.Negotiated, k *keymgmt.Keys
 		cfg.RTCPConn, cfg.RemoteRTCP = ms.rtcp, net.UDPAddrFromAddrPort(n.RemoteRTCP)
 	}
 	if k != nil {
-		if k.Send.SSRC != 0 {
-			cfg.SSRC = k.Send.SSRC
+		cfg.SSRC = k.Send.SSRC
+		for cfg.SSRC == 0 {
+			// Our own random SSRC (RFC 3550 §8.1), chosen here so that the key log can name it.
+			var b [4]byte
+			if _, err := io.ReadFull(c.p.cfg.Rand, b[:]); err != nil {
+				return fmt.Errorf("client: SSRC: %w", err)
+			}
+			cfg.SSRC = binary.BigEndian.Uint32(b[:])
 		}
 		cfg.RemoteSSRC = k.Recv.SSRC
 		cfg.Send, cfg.Recv = srtpParams(k.Send), srtpParams(k.Recv)
@@ -124,13 +132,17 @@ func (c *Call) startMedia(ms *mediaSession, n *sdpoa.Negotiated, k *keymgmt.Keys
 	suite, source := "none", "none"
 	if k != nil {
 		suite, source = k.Suite, k.Method
+		c.p.logKey(c.CallID, keyLogSend, cfg.SSRC, k.Suite, k.Send)
+		if k.Recv.SSRC != 0 {
+			c.p.logKey(c.CallID, keyLogRecv, k.Recv.SSRC, k.Suite, k.Recv)
+		}
 	}
 	c.log.Info("media started", "remote", n.Remote, "codec", n.Codec.Name, "rtcp_mux", n.RTCPMux, "keys", k)
-	go c.mediaEvents(st, suite, source)
+	go c.mediaEvents(st, suite, source, k)
 	return nil
 }
 
-func (c *Call) mediaEvents(st *media.Stream, suite, source string) {
+func (c *Call) mediaEvents(st *media.Stream, suite, source string, k *keymgmt.Keys) {
 	var tick <-chan time.Time
 	if iv := c.p.cfg.StatsInterval; iv > 0 {
 		t := time.NewTicker(iv)
@@ -148,6 +160,9 @@ func (c *Call) mediaEvents(st *media.Stream, suite, source string) {
 			case media.EventLatched:
 				if !up {
 					up = true
+					if k != nil && k.Recv.SSRC == 0 {
+						c.p.logKey(c.CallID, keyLogRecv, e.SSRC, k.Suite, k.Recv)
+					}
 					c.mu.Lock()
 					c.mediaUp = time.Now()
 					c.mu.Unlock()

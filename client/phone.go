@@ -60,6 +60,18 @@ type Config struct {
 	// Registration (RegisterOptions) are used instead; a registration by IMS AKA alone gives
 	// none, since IMS does not challenge INVITEs (TS 24.229 §5.4.3.2).
 	Username, Password string
+	// KeyLog, when not nil, receives the SRTP master keys of every call, for decrypting
+	// captures (as SSLKEYLOGFILE does for TLS): one line per stream direction,
+	//
+	//	<time> <Call-ID> <send|recv> ssrc=<8 hex> suite=<name> key=<base64> mki=<hex or ->
+	//
+	// with the time in RFC 3339 with nanoseconds (UTC), the SSRC of the stream in 8 lower-case
+	// hex digits, the suite name as negotiated (e.g. AES_CM_128_HMAC_SHA1_80), key the
+	// standard base64 of master key ‖ master salt (the RFC 4568 inline key-salt layout), and
+	// the MKI in hex or "-" when none. The send line is written when media starts; the recv
+	// line then too if key management named the peer's SSRC (MIKEY), else when the first
+	// authenticated packet fixes it. Keys are never logged anywhere else.
+	KeyLog io.Writer
 	// Rand is the key and identifier source (default crypto/rand).
 	Rand      io.Reader
 	Logger    *slog.Logger
@@ -100,6 +112,8 @@ type Phone struct {
 	regs         map[*Registration]struct{}
 	serviceRoute []string
 	routeOwner   *Registration
+
+	keyLogMu sync.Mutex
 
 	// after is the timer of registration refreshes and retries (tests replace it).
 	after func(time.Duration) <-chan time.Time
