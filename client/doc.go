@@ -1,6 +1,7 @@
 // Package client is imsphone's SIP user agent: a Phone that places and receives calls over UDP
-// on github.com/emiago/sipgo, negotiates the audio stream (package client/sdpoa: RFC 4566 SDP,
-// RFC 3264 offer/answer) and its SRTP keys (package keymgmt), and runs the media (package media).
+// or TCP (Config.Transport; RFC 3261 §18) on github.com/emiago/sipgo, negotiates the audio
+// stream (package client/sdpoa: RFC 4566 SDP, RFC 3264 offer/answer) and its SRTP keys
+// (package keymgmt), and runs the media (package media).
 //
 // Layering, in sipgo's style: sipgo does the transaction layer (RFC 3261 §17) and dialog
 // bookkeeping (§12: dialog ID, route set, CSeq; §13: INVITE, 2xx retransmission, ACK for 2xx to
@@ -58,5 +59,6 @@
 // Each Call reports Events: ringing, answered, media up (suite and key source), DTMF,
 // statistics, ended (who, why, SIP code). Logs (log/slog) never carry SDP bodies or keys.
 //
-// Not yet: offerless INVITE (answered 488), rekey by re-INVITE, 100rel/PRACK, UPDATE, TCP/TLS.
+// Not yet: offerless INVITE (answered 488), rekey by re-INVITE, 100rel/PRACK, UPDATE, TLS,
+// IPsec sec-agree (TS 33.203), registration-state subscription (RFC 3680).
 package client

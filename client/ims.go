@@ -7,10 +7,11 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// outOfDialog routes a request that starts a transaction outside any dialog: to the outbound
-// proxy when one is configured (RFC 3261 §8.1.2; in IMS the P-CSCF, TS 24.229 §5.1.1.1), else
+// outOfDialog routes a request that starts a transaction outside any dialog over our
+// transport: to the outbound proxy when one is configured (RFC 3261 §8.1.2; in IMS the P-CSCF, TS 24.229 §5.1.1.1), else
 // by its Route or Request-URI.
 func (p *Phone) outOfDialog(req *sip.Request) {
+	p.setTransport(req)
 	if p.cfg.OutboundProxy != "" {
 		req.SetDestination(p.cfg.OutboundProxy)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,11 @@ type Config struct {
 	// Conn is the SIP UDP socket; nil: the Phone listens on ListenAddr (default 127.0.0.1:0).
 	Conn       net.PacketConn
 	ListenAddr string
+	// Transport is the transport of the requests we send outside a dialog: "udp" (default) or
+	// "tcp" (RFC 3261 §18). With "tcp" the Phone also listens on TCP at the UDP socket's
+	// address, its Contact carries transport=tcp, and requests leave over connections it
+	// opens (Via sent-by is the connection's own address, §18.1.1). UDP is served either way.
+	Transport string
 	// User is the user part of our SIP URI and Contact.
 	User string
 	// AOR is our address-of-record (the IMPU in IMS, e.g. sip:alice@home1.net): the From of our
@@ -91,6 +97,7 @@ type Phone struct {
 	cfg  Config
 	log  *slog.Logger
 	conn net.PacketConn
+	tcp  net.Listener // with Transport "tcp"
 	addr netip.AddrPort
 	aor  sip.Uri
 	ua   *sipgo.UserAgent
@@ -151,6 +158,14 @@ func NewPhone(cfg Config) (*Phone, error) {
 			return nil, fmt.Errorf("client: AOR %q: %w", cfg.AOR, err)
 		}
 	}
+	switch strings.ToLower(cfg.Transport) {
+	case "", "udp":
+		cfg.Transport = "udp"
+	case "tcp":
+		cfg.Transport = "tcp"
+	default:
+		return nil, fmt.Errorf("client: transport %q is neither udp nor tcp", cfg.Transport)
+	}
 	conn := cfg.Conn
 	if conn == nil {
 		la := cfg.ListenAddr
@@ -170,7 +185,14 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if !cfg.MediaIP.IsValid() {
 		cfg.MediaIP = ap.Addr()
 	}
-	p := &Phone{cfg: cfg, log: cfg.Logger.With("ua", cfg.User), conn: conn, addr: ap, served: make(chan struct{}),
+	var tcpL net.Listener
+	if cfg.Transport == "tcp" {
+		if tcpL, err = net.Listen("tcp", ap.String()); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("client: listen tcp %s: %w", ap, err)
+		}
+	}
+	p := &Phone{cfg: cfg, log: cfg.Logger.With("ua", cfg.User), conn: conn, tcp: tcpL, addr: ap, served: make(chan struct{}),
 		uac: map[string]*Call{}, uas: map[string]*Call{}, calls: map[*Call]struct{}{},
 		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys,
 		regs: map[*Registration]struct{}{}, after: realAfter}
@@ -178,30 +200,62 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if p.aor = aor; cfg.AOR == "" {
 		p.aor = p.URI()
 	}
-	if p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(ap.Addr().String())); err != nil {
+	closeAll := func() {
 		conn.Close()
+		if tcpL != nil {
+			tcpL.Close()
+		}
+	}
+	if p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(ap.Addr().String()),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(p.log)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(p.log))); err != nil {
+		closeAll()
 		return nil, err
 	}
 	if p.srv, err = sipgo.NewServer(p.ua, sipgo.WithServerLogger(p.log)); err != nil {
 		p.ua.Close()
-		conn.Close()
+		closeAll()
 		return nil, err
 	}
-	// Requests leave from the listening socket, so Via, Contact and the real source agree.
-	if p.cli, err = sipgo.NewClient(p.ua, sipgo.WithClientLogger(p.log), sipgo.WithClientHostname(ap.Addr().String()),
-		sipgo.WithClientConnectionAddr(ap.String()), sipgo.WithClientNAT()); err != nil {
+	// UDP requests leave from the listening socket, so Via, Contact and the real source agree.
+	// TCP requests leave over connections of their own: binding them to the listening port
+	// would collide with the listener.
+	copts := []sipgo.ClientOption{sipgo.WithClientLogger(p.log), sipgo.WithClientHostname(ap.Addr().String()), sipgo.WithClientNAT()}
+	if cfg.Transport == "udp" {
+		copts = append(copts, sipgo.WithClientConnectionAddr(ap.String()))
+	}
+	if p.cli, err = sipgo.NewClient(p.ua, copts...); err != nil {
 		p.ua.Close()
-		conn.Close()
+		closeAll()
 		return nil, err
 	}
-	p.dua = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.URI()}}
+	p.dua = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.contact()}}
 	p.handlers()
+	serving := 1
+	if tcpL != nil {
+		serving = 2
+	}
+	ended := make(chan struct{}, 2)
 	go func() {
-		defer close(p.served)
+		for range serving {
+			<-ended
+		}
+		close(p.served)
+	}()
+	go func() {
+		defer func() { ended <- struct{}{} }()
 		if err := p.srv.ServeUDP(conn); err != nil && !errors.Is(err, net.ErrClosed) {
 			p.log.Debug("SIP serve ended", "error", err)
 		}
 	}()
+	if tcpL != nil {
+		go func() {
+			defer func() { ended <- struct{}{} }()
+			if err := p.srv.ServeTCP(tcpL); err != nil && !errors.Is(err, net.ErrClosed) {
+				p.log.Debug("SIP TCP serve ended", "error", err)
+			}
+		}()
+	}
 	// ServeUDP registers the socket with the transport layer from its own goroutine; requests
 	// can leave from it only after that.
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
@@ -219,6 +273,23 @@ func NewPhone(cfg Config) (*Phone, error) {
 // URI is our SIP URI (and Contact): sip:user@ip:port.
 func (p *Phone) URI() sip.Uri {
 	return sip.Uri{Scheme: "sip", User: p.cfg.User, Host: p.addr.Addr().String(), Port: int(p.addr.Port())}
+}
+
+// contact is our Contact URI: URI, with transport=tcp when we use TCP (RFC 3261 §19.1.4).
+func (p *Phone) contact() sip.Uri {
+	u := p.URI()
+	if p.cfg.Transport == "tcp" {
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", "tcp")
+	}
+	return u
+}
+
+// setTransport makes an out-of-dialog request use our configured transport.
+func (p *Phone) setTransport(req *sip.Request) {
+	if p.cfg.Transport == "tcp" {
+		req.SetTransport("TCP")
+	}
 }
 
 // AOR is our address-of-record (Config.AOR, else URI).
@@ -261,6 +332,9 @@ func (p *Phone) Close() error {
 	p.cancel()
 	p.ua.Close()
 	p.conn.Close()
+	if p.tcp != nil {
+		p.tcp.Close()
+	}
 	<-p.served
 	return nil
 }

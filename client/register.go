@@ -242,7 +242,7 @@ func (r *Registration) request(expires time.Duration, auth sip.Header) *sip.Requ
 	from := &sip.FromHeader{Address: r.aor, Params: sip.NewParams()}
 	from.Params.Add("tag", r.tag)
 	cid := r.callID
-	contact := &sip.ContactHeader{Address: r.p.URI(), Params: sip.NewParams()}
+	contact := &sip.ContactHeader{Address: r.p.contact(), Params: sip.NewParams()}
 	secs := strconv.Itoa(int(expires / time.Second))
 	contact.Params.Add("expires", secs)
 	req.AppendHeader(from)
