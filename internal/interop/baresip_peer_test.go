@@ -87,26 +87,35 @@ type baresip struct {
 }
 
 // startBaresip writes the configuration for user (ports chosen free now) and starts baresip.
+// A port taken between choosing and binding makes baresip exit at start; then it is started
+// again on other ports.
 func startBaresip(t testing.TB, user, wav, account string) *baresip {
 	t.Helper()
 	bin := requirePeer(t, "baresip")
-	dir := filepath.Join(t.TempDir(), "baresip-"+user)
-	lo, hi := freePortRange(t, 40)
-	cfg := baresipConfig{Dir: dir, User: user, SIPPort: freeUDPPort(t), CtrlPort: freeTCPPort(t),
-		RTPMin: lo, RTPMax: hi, WAV: wav}
-	if account != "" {
-		cfg.Account = strings.ReplaceAll(account, "$PORT", strconv.Itoa(cfg.SIPPort))
+	for attempt := 1; ; attempt++ {
+		dir := filepath.Join(t.TempDir(), "baresip-"+user)
+		lo, hi := freePortRange(t, 40)
+		cfg := baresipConfig{Dir: dir, User: user, SIPPort: freeUDPPort(t), CtrlPort: freeTCPPort(t),
+			RTPMin: lo, RTPMax: hi, WAV: wav}
+		if account != "" {
+			cfg.Account = strings.ReplaceAll(account, "$PORT", strconv.Itoa(cfg.SIPPort))
+		}
+		if err := cfg.write(); err != nil {
+			t.Fatal(err)
+		}
+		p := startPeer(t, dir, bin, "-f", dir)
+		ctrl, err := dialBaresipCtrl(cfg.CtrlPort, 10*time.Second, p)
+		if err != nil {
+			if attempt < 3 {
+				t.Logf("baresip attempt %d: %v\n%s", attempt, err, tail(p.output(), 2000))
+				p.stop()
+				continue
+			}
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ctrl.close() })
+		return &baresip{cfg: cfg, proc: p, ctrl: ctrl}
 	}
-	if err := cfg.write(); err != nil {
-		t.Fatal(err)
-	}
-	p := startPeer(t, dir, bin, "-f", dir)
-	ctrl, err := dialBaresipCtrl(cfg.CtrlPort, 10*time.Second, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ctrl.close() })
-	return &baresip{cfg: cfg, proc: p, ctrl: ctrl}
 }
 
 // uri is baresip's SIP URI for direct calls.

@@ -48,32 +48,11 @@ func TestBaresipAnswersEachSuite(t *testing.T) {
 			if !strings.HasSuffix(ev.Param, ","+suite) {
 				t.Fatalf("baresip CALL_MENC %q, want suite %s", ev.Param, suite)
 			}
+			if m, err := b.proc.waitOutput(srtpEnabledRE, 5*time.Second); err != nil || m[1] != suite {
+				t.Fatalf("baresip log: SRTP enabled with %v (%v), want %s", m, err, suite)
+			}
 			snk.waitSamples(t, 3*rate, 15*time.Second)
-			from := b.ctrl.eventCount()
-			var ended client.Event
-			if hangBy == "imsphone" {
-				if err := c.Hangup(ctx); err != nil {
-					t.Fatal(err)
-				}
-				ended = waitEnded(t, c, 5*time.Second)
-				if ended.By != client.Local {
-					t.Fatalf("ended %v", ended)
-				}
-			} else {
-				if _, err := b.ctrl.command("hangup", 5*time.Second); err != nil {
-					t.Fatal(err)
-				}
-				ended = waitEnded(t, c, 5*time.Second)
-				if ended.By != client.Remote || ended.Reason != "BYE" {
-					t.Fatalf("ended %v, want by remote with BYE", ended)
-				}
-			}
-			if _, _, err := b.ctrl.waitEvent("CALL_CLOSED", from, 5*time.Second); err != nil {
-				t.Fatal(err)
-			}
-			if st := ended.Stats; st == nil || st.SRTPAuthFailures != 0 || st.PacketsReceived < 100 {
-				t.Fatalf("imsphone stats %+v", st)
-			}
+			hangup(t, b, c, hangBy, suite == libreSRTCPTag32)
 			checkTones(t, b, snk)
 		})
 	}
@@ -109,4 +88,53 @@ func checkTones(t *testing.T, b *baresip, snk *sink) {
 	}
 }
 
+// libreSRTCPTag32: with AES_CM_128_HMAC_SHA1_32 baresip 1.0.0 (libre 1.1.0) puts a 32-bit tag
+// on SRTCP too (seen on the wire: a 24-octet RTCP APP becomes 32 octets, 4 index + 4 tag),
+// where RFC 4568 §6.2 (table: "SRTCP auth. tag 80 bits" for every suite) and RFC 3711 §5.2 ask
+// for 80 bits. imsphone (pion/srtp) follows the RFC, so it refuses baresip's SRTCP in that
+// suite; SRTP is unaffected.
+const libreSRTCPTag32 = "AES_CM_128_HMAC_SHA1_32"
+
+// srtpEnabledRE is baresip's log line naming the suite its SRTP runs with.
 var srtpEnabledRE = regexp.MustCompile(`SRTP is Enabled \(cryptosuite=([A-Z0-9_]+)\)`)
+
+// Negative: imsphone offers only a suite baresip does not support (AES_256_CM_HMAC_SHA1_80);
+// baresip 1.0.0 logs "no valid a=crypto attribute" but answers 200 with a fresh
+// AES_CM_128_HMAC_SHA1_80 line (peers.md §1). RFC 4568 §7.1.3 (the answer's crypto attribute
+// must be one of the offered ones, with its tag) makes that answer unacceptable: imsphone must
+// not start media and must end the call.
+func TestBaresipAnswerWithUnofferedSuiteRefused(t *testing.T) {
+	realTime(t)
+	version(t, "baresip")
+	check(t, "baresip", "negative: imsphone offers only AES_256_CM_HMAC_SHA1_80, baresip answers a fresh _80 line, imsphone refuses the answer")
+	wav := writeToneWAV(t, tonePeer, 60*time.Second)
+	b := startBaresip(t, "bob", wav, "")
+	a := newPhone(t, "alice", []string{"AES_256_CM_HMAC_SHA1_80"}, nil)
+	c, err := a.Dial(context.Background(), b.uri(), client.CallOptions{Source: audio.Tone(toneIMS, 0.5, rate)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.proc.waitOutput(regexp.MustCompile(`no valid a=crypto attribute`), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case e := <-c.Events():
+			switch e.Kind {
+			case client.EventMediaUp:
+				t.Fatalf("media up with %s on an answer with an unoffered suite", e.Suite)
+			case client.EventEnded:
+				t.Logf("ended: %v", e)
+				if e.By != client.Local {
+					t.Fatalf("ended by %s, want by imsphone", e.By)
+				}
+				if _, _, err := b.ctrl.waitEvent("CALL_CLOSED", 0, 5*time.Second); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("call with an unacceptable answer still up (state %v)", c.Ended())
+		}
+	}
+}

@@ -165,14 +165,23 @@ func tail(s string, n int) string {
 	return s
 }
 
-// stop ends the process group: SIGTERM, then SIGKILL after 3 s.
+// signal is what stop sends first: SIGINT for tshark (dumpcap flushes the capture), else
+// SIGTERM.
+func (p *peerProc) signal() syscall.Signal {
+	if p.name == "tshark" {
+		return syscall.SIGINT
+	}
+	return syscall.SIGTERM
+}
+
+// stop ends the process group: SIGTERM (SIGINT), then SIGKILL after 3 s.
 func (p *peerProc) stop() {
 	select {
 	case <-p.done:
 		return
 	default:
 	}
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	syscall.Kill(-p.cmd.Process.Pid, p.signal())
 	select {
 	case <-p.done:
 	case <-time.After(3 * time.Second):

@@ -60,3 +60,9 @@ func waitEnded(t testing.TB, c *client.Call, within time.Duration) client.Event 
 	}
 	return client.Event{}
 }
+
+// phoneURI is the Phone's SIP URI as a string.
+func phoneURI(p *client.Phone) string {
+	u := p.URI()
+	return u.String()
+}

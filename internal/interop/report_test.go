@@ -29,6 +29,8 @@ var peers = []struct {
 	{"baresip", "baresip", []string{"-h"}, baresipVersionRE, []string{
 		"baresip 1.0.0 offers only AES_CM_128_HMAC_SHA1_80 (not configurable), so that is the only suite tested with baresip as offerer.",
 		"baresip 1.0.0 has no MIKEY: KMS keying (a=key-mgmt) cannot be tested against it.",
+		"baresip 1.0.0 sends two RTCP packets in the clear (no SRTCP index or tag): an APP PINGPONG right after the answer and its BYE at hang-up; imsphone drops both and counts them as SRTCP authentication failures (at most 1 before the hang-up, 2 after; SRTP failures must be 0).",
+		"With AES_CM_128_HMAC_SHA1_32 baresip 1.0.0 (libre 1.1.0) puts a 32-bit tag on SRTCP where RFC 4568 §6.2 requires 80 bits; imsphone refuses baresip's SRTCP (RTCP reports) in that suite, SRTP audio is unaffected.",
 		"baresip answers an offer without a supported suite with a fresh AES_CM_128_HMAC_SHA1_80 line instead of 488 (RFC 4568 §7.1.2 violation); imsphone refuses that answer.",
 	}},
 	{"SIPp", "sipp", []string{"-v"}, regexp.MustCompile(`SIPp (v[0-9][^ \n]*)`), []string{
