@@ -83,19 +83,30 @@ func benchPairs(b *testing.B, ec envCfg, workers int) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
 
-// BenchmarkPairsHTTP: REQUEST+RESOLVE pairs over HTTP/1.1 on loopback. "bolt" is the embedded
-// file store (with bbolt batching of the replay-cache and use-count writes), "memory" the
-// in-memory store for comparison.
+// BenchmarkPairsHTTP: REQUEST+RESOLVE pairs over HTTP/1.1 on loopback, with the load generator
+// in the same process. "bolt" is the embedded file store: "serial" gives each replay-cache or
+// use-count write its own transaction and fsync (the store before group commit), "batch5ms" is
+// bbolt-style batching that waits 5 ms for companions, "group" the group commit (one fsync for
+// all writes queued while the previous one synced, no delay). "memory" is the in-memory store.
 func BenchmarkPairsHTTP(b *testing.B) {
-	// bbolt makes each batch of replay-cache writes durable with one fsync; the pair rate with the
-	// file store grows with the requests in flight, at the cost of latency.
-	for _, w := range []int{8 * runtime.GOMAXPROCS(0), 128 * runtime.GOMAXPROCS(0)} {
-		b.Run(fmt.Sprintf("bolt-batch5ms/workers=%d", w), func(b *testing.B) {
-			benchPairs(b, envCfg{bolt: true, boltOpt: store.BoltOptions{BatchDelay: 5 * time.Millisecond}}, w)
+	procs := runtime.GOMAXPROCS(0)
+	for _, v := range []struct {
+		name    string
+		opt     store.BoltOptions
+		workers int
+	}{
+		{"bolt-serial", store.BoltOptions{SerialCommit: true}, 8 * procs},
+		{"bolt-batch5ms", store.BoltOptions{BatchDelay: 5 * time.Millisecond}, 8 * procs},
+		{"bolt-batch5ms", store.BoltOptions{BatchDelay: 5 * time.Millisecond}, 128 * procs},
+		{"bolt-group", store.BoltOptions{}, 8 * procs},
+		{"bolt-group", store.BoltOptions{}, 32 * procs},
+	} {
+		b.Run(fmt.Sprintf("%s/workers=%d", v.name, v.workers), func(b *testing.B) {
+			benchPairs(b, envCfg{bolt: true, boltOpt: v.opt}, v.workers)
 		})
 	}
-	b.Run(fmt.Sprintf("memory/workers=%d", 8*runtime.GOMAXPROCS(0)), func(b *testing.B) {
-		benchPairs(b, envCfg{}, 8*runtime.GOMAXPROCS(0))
+	b.Run(fmt.Sprintf("memory/workers=%d", 8*procs), func(b *testing.B) {
+		benchPairs(b, envCfg{}, 8*procs)
 	})
 }
 

@@ -44,8 +44,9 @@ func BenchmarkCheckAndRecordBolt(b *testing.B) {
 }
 
 func BenchmarkCheckAndRecordBoltParallel(b *testing.B) {
-	b.Run("Update", func(b *testing.B) { benchParallel(b, store.BoltOptions{}) })
+	b.Run("Serial", func(b *testing.B) { benchParallel(b, store.BoltOptions{SerialCommit: true}) })
 	b.Run("Batch2ms", func(b *testing.B) { benchParallel(b, store.BoltOptions{BatchDelay: 2 * time.Millisecond}) })
+	b.Run("Group", func(b *testing.B) { benchParallel(b, store.BoltOptions{}) })
 }
 
 // benchParallel runs CheckAndRecord from 16 goroutines per CPU, as concurrent KMS requests

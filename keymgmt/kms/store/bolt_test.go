@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -83,7 +84,6 @@ func TestBoltCorruptRecords(t *testing.T) {
 		for _, p := range []struct{ b, k, v []byte }{
 			{bucketTicketKeys, []byte{0, 0, 0, 7}, []byte{1, 2, 3}},
 			{bucketUsers, []byte("alice"), []byte("{not json")},
-			{bucketReplay, []byte("x"), []byte{2, 0}},
 			{bucketTicketUses, []byte("tk"), []byte{1}},
 			{bucketMeta, metaStartedAt, []byte{1}},
 		} {
@@ -103,7 +103,6 @@ func TestBoltCorruptRecords(t *testing.T) {
 		"TicketKey":          func() error { _, err := s.TicketKey(ctx, 7); return err },
 		"TicketKeys":         func() error { _, err := s.TicketKeys(ctx); return err },
 		"User":               func() error { _, err := s.User(ctx, "alice"); return err },
-		"PruneReplay":        func() error { _, err := s.PruneReplay(ctx, time.Now()); return err },
 		"TicketUses":         func() error { _, err := s.TicketUses(ctx, []byte("tk")); return err },
 		"IncrementTicketUse": func() error { _, err := s.IncrementTicketUse(ctx, []byte("tk"), time.Now()); return err },
 		"StartedAt":          func() error { _, err := s.StartedAt(ctx); return err },
@@ -112,5 +111,163 @@ func TestBoltCorruptRecords(t *testing.T) {
 		if err := call(); err == nil || !strings.Contains(err.Error(), "corrupt") {
 			t.Errorf("%s on a corrupt record: %v", name, err)
 		}
+	}
+}
+
+// A corrupt record in the replay log fails the open: the cache could not vouch for the messages
+// it would have held.
+func TestBoltCorruptReplayLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kms.db")
+	s, err := OpenBolt(path, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketReplayLog).Put([]byte{0, 0, 0, 0, 0, 0, 0, 9}, []byte{2, 0})
+	})
+	if _, err := OpenBolt(path, BoltOptions{}); err == nil || !strings.Contains(err.Error(), "corrupt replay record") {
+		t.Fatalf("open with a corrupt replay record: %v", err)
+	}
+}
+
+// A schema 1 file (replay cache keyed by identity and message id) opens as schema 2 with its
+// replay entries in the log, and a corrupt schema 1 entry fails the open.
+func TestBoltMigrateReplayV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kms.db")
+	s, err := OpenBolt(path, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	exp := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	v1 := func(identity, msgID string) []byte {
+		return append(binary.AppendUvarint(nil, uint64(len(identity))), identity+msgID...)
+	}
+	schema1 := func(extra ...[2][]byte) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			if err := tx.DeleteBucket(bucketReplayLog); err != nil {
+				return err
+			}
+			old, err := tx.CreateBucketIfNotExists(bucketReplayV1)
+			if err != nil {
+				return err
+			}
+			for _, kv := range append([][2][]byte{{v1("1:alice", "m1"), putTime([]byte{valueVersion}, exp)}}, extra...) {
+				if err := old.Put(kv[0], kv[1]); err != nil {
+					return err
+				}
+			}
+			return tx.Bucket(bucketMeta).Put(metaSchema, []byte{1})
+		}
+	}
+	rawUpdate(t, path, schema1())
+	s, err = OpenBolt(path, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if seen, err := s.CheckAndRecord(ctx, "1:alice", []byte("m1"), exp); err != nil || !seen {
+		t.Fatalf("migrated entry: seen %t, %v", seen, err)
+	}
+	if seen, err := s.CheckAndRecord(ctx, "1:alic", []byte("em1"), exp); err != nil || seen {
+		t.Fatalf("other pair: seen %t, %v", seen, err)
+	}
+	if n, err := s.PruneReplay(ctx, exp); err != nil || n != 2 {
+		t.Fatalf("prune after migration: %d, %v", n, err)
+	}
+	s.Close()
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(metaSchema); len(v) != 1 || v[0] != schemaVersion {
+			t.Errorf("schema after migration %v", v)
+		}
+		if tx.Bucket(bucketReplayV1) != nil {
+			t.Error("schema 1 replay bucket left behind")
+		}
+		return nil
+	})
+
+	rawUpdate(t, path, schema1([2][]byte{{0x05, 'a'}, {1}}))
+	if _, err := OpenBolt(path, BoltOptions{}); err == nil || !strings.Contains(err.Error(), "corrupt schema 1 replay") {
+		t.Fatalf("open with a corrupt schema 1 record: %v", err)
+	}
+}
+
+// One bad write in a group commit fails only its caller: the group is rolled back and each write
+// retried alone. The 50 ms linger puts the concurrent calls into one group; if the scheduler
+// splits them the outcome must be the same.
+func TestBoltGroupCommitIsolatesFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kms.db")
+	s, err := OpenBolt(path, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	rawUpdate(t, path, func(tx *bolt.Tx) error { return tx.Bucket(bucketTicketUses).Put([]byte("bad"), []byte{1}) })
+	s, err = OpenBolt(path, BoltOptions{BatchDelay: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	exp := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	const good = 8
+	errs := make(chan error, good+1)
+	for i := range good {
+		go func() {
+			seen, err := s.CheckAndRecord(ctx, "alice", []byte{byte(i)}, exp)
+			if err == nil && seen {
+				err = errors.New("fresh message seen")
+			}
+			errs <- err
+		}()
+	}
+	badErr := make(chan error, 1)
+	go func() { _, err := s.IncrementTicketUse(ctx, []byte("bad"), exp); badErr <- err }()
+	for range good {
+		if err := <-errs; err != nil {
+			t.Fatalf("good write in the group: %v", err)
+		}
+	}
+	if err := <-badErr; err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("bad write: %v", err)
+	}
+	for i := range good {
+		if seen, err := s.CheckAndRecord(ctx, "alice", []byte{byte(i)}, exp); err != nil || !seen {
+			t.Fatalf("message %d not recorded: %t, %v", i, seen, err)
+		}
+	}
+}
+
+// A message reported "not seen" is in the file when CheckAndRecord returns: a copy of the file
+// taken then, as a crash would leave it, still knows it.
+func TestBoltReplayOnFileBeforeAnswer(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kms.db")
+	s, err := OpenBolt(path, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	exp := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	if seen, err := s.CheckAndRecord(ctx, "alice", []byte("m1"), exp); err != nil || seen {
+		t.Fatalf("first: %t, %v", seen, err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := filepath.Join(dir, "crashed.db")
+	if err := os.WriteFile(crashed, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenBolt(crashed, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if seen, err := c.CheckAndRecord(ctx, "alice", []byte("m1"), exp); err != nil || !seen {
+		t.Fatalf("copy of the file forgot the message: %t, %v", seen, err)
 	}
 }

@@ -1,7 +1,7 @@
 // Package store is the state of the KMS (a GBA NAF serving MIKEY-TICKET, TS 33.328 KMS-based
 // e2e media security; TS 33.328 text not verified, see the shared spec digest): everything
 // a KMS must remember between requests, behind one [Store] interface so that a single
-// process can keep it in a file and several replicas can share it (etcd, later).
+// process can keep it in a file and several replicas can share it (etcd).
 //
 // What it holds and why:
 //   - Ticket-protection keys. Tickets are self-protecting (MIKEY base ticket, RFC 6043
@@ -24,9 +24,41 @@
 //     reuse cannot be detected by a stateless KMS"): how often a ticket was resolved, kept
 //     until the ticket's TRe.
 //
-// Two backends: [OpenBolt], a single file (go.etcd.io/bbolt, one process holds the file lock),
-// the default; and [NewMemory], for tests and a no-persistence mode. Package storetest holds
-// the conformance suite every backend must pass.
+// Backends: [OpenBolt], a single file (go.etcd.io/bbolt, one process holds the file lock),
+// the default; [NewMemory], for tests and a no-persistence mode; and package store/etcd, for
+// several KMS replicas sharing one etcd cluster. Package storetest holds the conformance suite
+// every backend must pass.
+//
+// # Which writes are durable before the KMS answers, and why
+//
+// Every write of the file store is synced (bbolt commits with fdatasync) before the method
+// returns, so before the KMS answers the message that caused it. Per message the KMS writes one
+// replay-cache entry, and for a reusable (J) or forking-without-J ticket a use count; these are
+// the hot writes. They are made cheap by group commit, not by skipping the sync:
+//   - A ticket use count must be durable before the answer. A ticket is valid for up to the
+//     maximum validity (hours), far longer than the clock skew, so the epoch rule below does not
+//     cover it: a count lost in a crash would let a one-session ticket serve a second session.
+//   - A replay-cache entry need not be, in principle: the epoch rule makes a lost cache safe if
+//     the epoch moves to the restart. But this store keeps its epoch across restarts, which is
+//     sound only because every admitted message is in the file. Writing entries lazily would
+//     need a dirty-shutdown marker that moves the epoch after a crash, and then every crash
+//     would be followed by one clock skew (5 min by default) in which the KMS refuses every
+//     message (ts < epoch + skew). We keep the entries durable and the restart refusal-free.
+//   - Group commit makes that affordable: callers queue their write, one committer runs all
+//     queued writes in one transaction and one sync, then answers them; writes arriving during a
+//     sync form the next group, so groups grow with the load and no timer adds latency. Each write
+//     still runs alone, in order, inside the transaction, so test-and-set stays atomic; a failed
+//     group is retried one write per transaction so that one bad write fails only its caller.
+//   - The replay cache is an append-only log in the file (sequence-numbered records, so a group
+//     of n entries dirties one or two pages instead of n random ones) with an index in memory
+//     that answers "seen?" and is rebuilt from the log at open. A new entry enters the index
+//     before its record is durable, so that a concurrent duplicate is refused; the caller is
+//     told "not seen" only after the sync, and if the write fails the entry is removed and the
+//     message refused, never admitted without its record.
+//   - Ticket keys, users and the epoch are rare writes, each its own transaction.
+//
+// The freelist is not written by each commit (bbolt NoFreelistSync): bbolt rebuilds it by
+// scanning the file at open. That saves pages per commit and costs nothing in durability.
 //
 // Time never comes from a hidden clock: methods that depend on it take the time as an
 // argument, so that the KMS's injected clock rules everything.

@@ -24,8 +24,9 @@ func openBolt(t *testing.T, path string, opts store.BoltOptions) *store.Bolt {
 
 func TestBoltConformance(t *testing.T) {
 	for name, opts := range map[string]store.BoltOptions{
-		"Update":  {},
-		"Batched": {BatchDelay: time.Millisecond},
+		"Group":  {},
+		"Linger": {BatchDelay: time.Millisecond},
+		"Serial": {SerialCommit: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			storetest.Run(t,
