@@ -64,7 +64,9 @@ func mandatory(m keymgmt.Mode) keymgmt.Policy {
 	return keymgmt.Policy{Mode: m, Requirement: keymgmt.Mandatory}
 }
 
-// party registers a device of impi through the lab's proxy with IMS AKA (the UE's USIM).
+// party registers a device of impi through the lab's proxy with IMS AKA (the UE's USIM). SIP
+// runs over TCP: an INVITE carrying a MIKEY ticket is larger than the 1300 octets after which
+// RFC 3261 §18.1.1 requires a congestion-controlled transport.
 func (w *world) party(impi string, o partyOpts) *party {
 	w.t.Helper()
 	ue, err := w.lab.NewUE(impi, o.ue)
@@ -77,7 +79,7 @@ func (w *world) party(impi string, o partyOpts) *party {
 		m = o.method(ue)
 	}
 	user, _, _ := strings.Cut(impi, "@")
-	p, err := client.NewPhone(client.Config{User: user, AOR: ue.IMPU, OutboundProxy: w.lab.SIPAddr, Security: o.policy,
+	p, err := client.NewPhone(client.Config{User: user, AOR: ue.IMPU, OutboundProxy: w.lab.SIPAddr, Transport: "tcp", Security: o.policy,
 		KMS: m, RTCPMinInterval: 500 * time.Millisecond, AutoAnswer: o.autoAnswer})
 	if err != nil {
 		w.t.Fatal(err)
