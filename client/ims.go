@@ -29,14 +29,13 @@ func (p *Phone) preloadRoute(req *sip.Request) {
 	}
 }
 
-// setServiceRoute records the Service-Route of registration r's last 2xx.
+// setServiceRoute records the Service-Route of registration r's last 2xx; the registration
+// refreshed (or made) last wins.
 func (p *Phone) setServiceRoute(r *Registration, routes []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, live := p.regs[r]; live || len(p.regs) == 0 {
-		p.serviceRoute = append([]string(nil), routes...)
-		p.routeOwner = r
-	}
+	p.serviceRoute = append([]string(nil), routes...)
+	p.routeOwner = r
 }
 
 func (p *Phone) addRegistration(r *Registration) error {

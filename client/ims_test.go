@@ -212,6 +212,18 @@ func TestIMSHeadersAndOutboundProxy(t *testing.T) {
 	if e := bye.GetHeader("Expires"); e == nil || e.Value() != "0" {
 		t.Fatalf("de-registration Expires %v", e)
 	}
+	if err := r.Unregister(context.Background()); err != nil {
+		t.Fatalf("second Unregister: %v", err)
+	}
+	p.mu.Lock()
+	routes = nil
+	for _, r := range p.serviceRoute {
+		routes = append(routes, sip.NewHeader("Route", r))
+	}
+	p.mu.Unlock()
+	if len(routes) != 0 {
+		t.Fatalf("Service-Route %v kept after de-registration", routes)
+	}
 }
 
 // A 503 with Retry-After is retried after that many seconds (RFC 3261 §21.5.4, §20.33).

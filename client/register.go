@@ -422,6 +422,10 @@ func (r *Registration) learn(res *sip.Response, expires time.Duration) {
 	if observed.IsValid() && observed != r.p.addr {
 		r.p.log.Info("registrar sees us at another address (RFC 3581 received/rport)", "observed", observed, "local", r.p.addr)
 	}
+	if expires == 0 {
+		r.p.log.Info("de-registered", "aor", r.aor.String())
+		return
+	}
 	r.p.setServiceRoute(r, routes)
 	r.p.log.Info("registered", "aor", r.aor.String(), "expires", granted)
 }
