@@ -155,6 +155,7 @@ Logs go to stderr; results go to stdout. Exit codes: 0 success, 1 error, 2 usage
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
 
 	root.AddCommand(newAKACommand(a), newMIKEYCommand(a), newGBACommand(a))
+	root.AddCommand(newDemoCommand(a))
 	return root
 }
 
