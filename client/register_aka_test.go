@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/imsphone/imsphone/gba"
 	"github.com/imsphone/imsphone/gba/bsf"
 	labreg "github.com/imsphone/imsphone/internal/lab/registrar"
@@ -214,4 +215,91 @@ func TestRegisterDigestSHA256(t *testing.T) {
 		t.Fatalf("%d bindings after Close", n)
 	}
 	_ = r
+}
+
+// fakeAKARegistrar challenges with a vector made from k (TS 35.208 set 1 OPc) and records the
+// REGISTERs; answer decides the reply to an answered challenge.
+func fakeAKARegistrar(t *testing.T, k []byte, answer func(req *sip.Request, av gba.AuthVector) *sip.Response) *fakeProxy {
+	t.Helper()
+	m, err := gba.NewMilenage(k, set1OPc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	av, err := gba.GenerateAuthVector(m, mustHex("23553cbe9637a89d218ae64dae47bf35"), 0x40, []byte{0x80, 0x00})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newFakeProxy(t, func(req *sip.Request) *sip.Response {
+		h := req.GetHeader("Authorization")
+		if c, err := gba.ParseCredentials(h.Value()); h == nil || err != nil || c.Nonce == "" {
+			res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+			res.AppendHeader(sip.NewHeader("WWW-Authenticate", (&gba.Challenge{Realm: "home1.net",
+				Nonce: gba.AKANonce(av.RAND, av.AUTN, nil), Algorithm: gba.AlgorithmAKAv1MD5, QOP: []string{"auth"}}).String()))
+			return res
+		}
+		return answer(req, av)
+	})
+}
+
+// On a MAC failure the UE's only answer is the RFC 2617 response over an empty password,
+// without auts (computed here with crypto/md5 directly); no RES-based response is sent.
+func TestRegisterAKAMACFailureSendsNoRES(t *testing.T) {
+	otherK := mustHex("000102030405060708090a0b0c0d0e0f")
+	fp := fakeAKARegistrar(t, otherK, func(req *sip.Request, av gba.AuthVector) *sip.Response {
+		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+	})
+	p, err := NewPhone(Config{User: "ue1", AOR: "sip:ue1@home1.net", OutboundProxy: fp.addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, err = p.Register(context.Background(), RegisterOptions{Registrar: "sip:home1.net", USIM: softUSIM(t, set1K)})
+	if !errors.Is(err, ErrNetworkAuth) || !errors.Is(err, ErrRegister) {
+		t.Fatalf("got %v", err)
+	}
+	first := fp.next(sip.REGISTER)
+	c0, err := gba.ParseCredentials(first.GetHeader("Authorization").Value())
+	if err != nil || c0.Username != akaIMPI || c0.Nonce != "" || c0.Response != "" || c0.Realm != "home1.net" {
+		t.Fatalf("initial REGISTER Authorization %v (%v), want the IMPI with empty nonce and response (TS 24.229 §5.1.1.2.1)", c0, err)
+	}
+	second := fp.next(sip.REGISTER)
+	c, err := gba.ParseCredentials(second.GetHeader("Authorization").Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AUTS != "" {
+		t.Fatalf("auts %q sent on a MAC failure", c.AUTS)
+	}
+	ha1 := md5hex(c.Username + ":" + c.Realm + ":")
+	want := md5hex(ha1 + ":" + c.Nonce + ":" + c.NC + ":" + c.CNonce + ":" + c.QOP + ":" + md5hex("REGISTER:"+c.URI))
+	if c.Response != want {
+		t.Fatalf("response %s is not the empty-password digest %s", c.Response, want)
+	}
+	fp.mu.Lock()
+	n := len(fp.reqs)
+	fp.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d REGISTERs, want 2", n)
+	}
+}
+
+// RFC 3310 §3.5: a 2xx whose rspauth does not verify comes from a registrar that does not know
+// XRES; the registration fails.
+func TestRegisterAKABadRspAuth(t *testing.T) {
+	fp := fakeAKARegistrar(t, set1K, func(req *sip.Request, av gba.AuthVector) *sip.Response {
+		c, _ := gba.ParseCredentials(req.GetHeader("Authorization").Value())
+		res := registrar200(req, 600)
+		ai := gba.AuthenticationInfo{QOP: c.QOP, RspAuth: strings.Repeat("0", 32), CNonce: c.CNonce, NC: c.NC}
+		res.AppendHeader(sip.NewHeader("Authentication-Info", ai.String()))
+		return res
+	})
+	p, err := NewPhone(Config{User: "ue1", AOR: "sip:ue1@home1.net", OutboundProxy: fp.addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, err = p.Register(context.Background(), RegisterOptions{Registrar: "sip:home1.net", USIM: softUSIM(t, set1K)})
+	if !errors.Is(err, ErrRegister) || !strings.Contains(err.Error(), "rspauth") {
+		t.Fatalf("got %v", err)
+	}
 }
