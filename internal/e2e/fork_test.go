@@ -89,7 +89,7 @@ func TestForkedCallDistinctKeys(t *testing.T) {
 	if up.KeySource != "mikey" {
 		t.Fatalf("media up %v", up)
 	}
-	if e := waitEnded(t, calls[0]); e.Code != 487 && e.By != client.Remote {
+	if e := waitEnded(t, calls[0]); e.By != client.Remote || e.Code != 487 {
 		t.Fatalf("the other device's call ended with %v, want the proxy's CANCEL", e)
 	}
 	kc, kb := ca.Keys(), calls[1].Keys()
