@@ -34,3 +34,37 @@ func BenchmarkCallSetup(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRegister measures one registration and its removal against the lab core on
+// loopback: REGISTER, 401, REGISTER with credentials, 200, then REGISTER Expires: 0 (which the
+// core challenges again) — four round trips plus, for AKA, two Milenage runs in the USIM.
+func BenchmarkRegister(b *testing.B) {
+	core := newLabCore(b, nil)
+	for _, tc := range []struct {
+		name string
+		opts RegisterOptions
+		aor  string
+	}{
+		{"aka", RegisterOptions{Registrar: "sip:home1.net", USIM: softUSIM(b, set1K)}, "sip:ue1@home1.net"},
+		{"sha256", RegisterOptions{Registrar: "sip:home1.net", Username: "alice@home1.net", Password: "alice-secret"}, "sip:alice@home1.net"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p, err := NewPhone(Config{User: "u", AOR: tc.aor, OutboundProxy: core.addr})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := p.Register(ctx, tc.opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := r.Unregister(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

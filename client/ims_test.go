@@ -347,3 +347,42 @@ func TestInviteProxyAuth(t *testing.T) {
 		t.Fatalf("call ended %v (proxy: %s)", e, verdict)
 	}
 }
+
+// A refresh refused with 503 and Retry-After is retried after it (RFC 3261 §21.5.4); after
+// the retry succeeds the next refresh is scheduled from the new grant (half of 1000 s).
+func TestRefreshRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	fp := newFakeProxy(t, func(req *sip.Request) *sip.Response {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		switch n {
+		case 2:
+			res := sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
+			res.AppendHeader(sip.NewHeader("Retry-After", "30"))
+			return res
+		case 3:
+			return registrar200(req, 1000)
+		}
+		return registrar200(req, 600)
+	})
+	p := newPhone(t, "alice", keymgmt.ModeNone, keymgmt.Preferred, nil)
+	ft := installFakeTimers(p)
+	if _, err := p.Register(context.Background(), RegisterOptions{Registrar: "sip:" + fp.addr()}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []time.Duration{300 * time.Second, 30 * time.Second, 500 * time.Second} {
+		if d := ft.wait(t); d != want {
+			t.Fatalf("wait %d: %v, want %v", i, d, want)
+		}
+		if i < 2 {
+			ft.fire <- time.Now()
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n != 3 {
+		t.Fatalf("%d REGISTERs, want 3", n)
+	}
+}

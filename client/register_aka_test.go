@@ -42,7 +42,7 @@ type labCore struct {
 	addr string // host:port
 }
 
-func newLabCore(t *testing.T, mod func(*labreg.Config)) *labCore {
+func newLabCore(t testing.TB, mod func(*labreg.Config)) *labCore {
 	t.Helper()
 	auc, err := bsf.NewAuC([]bsf.Subscriber{{IMPI: akaIMPI, K: set1K, OPc: set1OPc, AMF: [2]byte{0x80, 0x00}, SQN: 0x20}}, "")
 	if err != nil {
@@ -81,7 +81,7 @@ func newLabCore(t *testing.T, mod func(*labreg.Config)) *labCore {
 	return &labCore{srv: s, auc: auc, addr: pc.LocalAddr().String()}
 }
 
-func softUSIM(t *testing.T, k []byte) *gba.SoftUSIM {
+func softUSIM(t testing.TB, k []byte) *gba.SoftUSIM {
 	t.Helper()
 	u, err := gba.NewSoftUSIM(gba.SoftUSIMConfig{IMPI: akaIMPI, K: k, OPc: set1OPc, SingleCounter: true})
 	if err != nil {
@@ -92,7 +92,7 @@ func softUSIM(t *testing.T, k []byte) *gba.SoftUSIM {
 
 // akaPhone is a UE whose P-CSCF (outbound proxy) is the lab core; the REGISTER's Request-URI is
 // the home domain (TS 24.229 §5.1.1.2.1).
-func akaPhone(t *testing.T, core *labCore) *Phone {
+func akaPhone(t testing.TB, core *labCore) *Phone {
 	t.Helper()
 	p, err := NewPhone(Config{User: "ue1", AOR: "sip:ue1@home1.net", OutboundProxy: core.addr,
 		Security: keymgmt.Policy{Mode: keymgmt.ModeNone, Requirement: keymgmt.Preferred}})
