@@ -129,11 +129,12 @@ func (l *Lab) startKMS(ctx context.Context, cfg Config, opts Options) error {
 		st.Close()
 		return fmt.Errorf("lab: KMS store: %w", err)
 	}
-	zr, err := kmszn.New(zn.ClientConfig{BaseURL: l.ZnURL, BearerToken: l.ZnBearerToken}, zn.CacheConfig{Now: opts.Now})
+	znc, err := zn.NewHTTPResolver(zn.ClientConfig{BaseURL: l.ZnURL, BearerToken: l.ZnBearerToken})
 	if err != nil {
 		st.Close()
 		return fmt.Errorf("lab: KMS Zn client: %w", err)
 	}
+	zr := kmszn.Resolver{Zn: zn.NewCache(znc, zn.CacheConfig{Now: opts.Now})}
 	kcfg := kms.Config{FQDN: kc.FQDN, Skew: skew, MaxValidity: time.Duration(kc.MaxValidity)}
 	if !kc.RateLimits {
 		kcfg.IdentityRate, kcfg.SourceRate = -1, -1
@@ -154,7 +155,7 @@ func (l *Lab) startKMS(ctx context.Context, cfg Config, opts Options) error {
 	done := make(chan struct{})
 	// Serve closes the listener when ctx ends (Close cancels it); the store closes after it.
 	l.goServe(func() error { defer close(done); return srv.Serve(ctx, ln) })
-	l.closers = append(l.closers, func() error { <-done; return st.Close() })
+	l.closers = append(l.closers, func() error { <-done; znc.CloseIdleConnections(); return st.Close() })
 	return nil
 }
 

@@ -61,6 +61,7 @@ type UE struct {
 	MIKEY   *keymgmt.MIKEY
 
 	naf gba.NAFID
+	hc  *http.Client
 }
 
 // String describes the UE without keys.
@@ -113,6 +114,7 @@ func (l *Lab) NewUE(impi string, o UEOptions) (*UE, error) {
 		return nil, fmt.Errorf("lab: USIM of %q: %w", impi, err)
 	}
 	hc := &http.Client{Timeout: o.HTTPTimeout}
+	u.hc = hc
 	u.Ub = &gba.UbClient{BSFURL: l.UbURL, USIM: u.USIM, Realm: l.BSFRealm, HTTPClient: hc, Rand: o.Rand, Clock: o.Now,
 		Logger: l.log.With("ue", impi)}
 	if u.NAFKeys, err = gba.NewNAFKeys(gba.NAFKeysConfig{Bootstrapper: tracedBootstrapper{u.Ub, o.Now, trace}, Clock: o.Now,
@@ -148,8 +150,9 @@ func (u *UE) Bootstrap(ctx context.Context) (btid string, lifetime time.Time, er
 	return btid, lifetime, nil
 }
 
-// Close zeroes the UE's keys (NAF keys, USIM).
+// Close zeroes the UE's keys (NAF keys, USIM) and drops its idle HTTP connections.
 func (u *UE) Close() error {
+	u.hc.CloseIdleConnections()
 	err := u.NAFKeys.Close()
 	return errors.Join(err, u.USIM.Close())
 }
