@@ -12,9 +12,9 @@ import (
 	"github.com/imsphone/imsphone/media/audio"
 )
 
-// Two UEs register through the lab with IMS AKA and call each other by IMPU through its proxy,
-// keyed by the KMS (MIKEY-TICKET) and by SDES: alice sends 1 kHz, bob 440 Hz, each hears the
-// other's tone and not its own; one side holds and resumes (media keeps flowing, the keys stay);
+// Two UEs register through the lab with IMS AKA and call each other (alice bob, bob alice) by
+// IMPU through its proxy, keyed by the KMS (MIKEY-TICKET) and by SDES: the caller sends 1 kHz,
+// the callee 440 Hz, each hears the other's tone and not its own; one side holds and resumes (media keeps flowing, the keys stay);
 // either side hangs up; no SRTP or SRTCP packet fails authentication.
 func TestProtectedCall(t *testing.T) {
 	if testing.Short() {
@@ -26,11 +26,12 @@ func TestProtectedCall(t *testing.T) {
 		keySource   string
 		calleeHangs bool
 		holder      string // "", "caller", "callee"
+		bobCalls    bool   // bob dials alice instead
 	}{
-		{"kms/caller-holds/caller-hangs-up", keymgmt.ModeKMS, "mikey", false, "caller"},
-		{"kms/callee-hangs-up", keymgmt.ModeKMS, "mikey", true, ""},
-		{"sdes/callee-holds/caller-hangs-up", keymgmt.ModeSDES, "sdes", false, "callee"},
-		{"sdes/callee-hangs-up", keymgmt.ModeSDES, "sdes", true, ""},
+		{"kms/caller-holds/caller-hangs-up", keymgmt.ModeKMS, "mikey", false, "caller", false},
+		{"kms/bob-calls/callee-hangs-up", keymgmt.ModeKMS, "mikey", true, "", true},
+		{"sdes/callee-holds/caller-hangs-up", keymgmt.ModeSDES, "sdes", false, "callee", false},
+		{"sdes/bob-calls/callee-hangs-up", keymgmt.ModeSDES, "sdes", true, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
@@ -39,10 +40,15 @@ func TestProtectedCall(t *testing.T) {
 			if got := a.reg.AssociatedURIs(); len(got) == 0 || got[0] != "sip:alice@home1.net" {
 				t.Fatalf("P-Associated-URI %v", got)
 			}
+			// The caller sends 1 kHz, the callee 440 Hz.
+			callee := "sip:bob@home1.net"
+			if tc.bobCalls {
+				a, b, callee = b, a, "sip:alice@home1.net"
+			}
 			sinkA, sinkB := &sink{}, &sink{}
 			ctx := context.Background()
 			incoming := answerNext(t, b, client.CallOptions{Source: audio.Tone(440, 0.5, 8000), Sink: sinkB})
-			ca, err := a.phone.Dial(ctx, "sip:bob@home1.net", client.CallOptions{Source: audio.Tone(1000, 0.5, 8000), Sink: sinkA})
+			ca, err := a.phone.Dial(ctx, callee, client.CallOptions{Source: audio.Tone(1000, 0.5, 8000), Sink: sinkA})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,10 +95,10 @@ func TestProtectedCall(t *testing.T) {
 				waitPlayed(t, 8000, sinks, []int{nA, nB})
 				after := func(s *sink, from int) []int16 { return s.samples()[from+3200:] } // past the settling
 				if snr := bestBlock(after(sinkA, nA), 440); snr < 20 {
-					t.Errorf("alice hears 440 Hz at %.1f dB after resume", snr)
+					t.Errorf("caller hears 440 Hz at %.1f dB after resume", snr)
 				}
 				if snr := bestBlock(after(sinkB, nB), 1000); snr < 20 {
-					t.Errorf("bob hears 1 kHz at %.1f dB after resume", snr)
+					t.Errorf("callee hears 1 kHz at %.1f dB after resume", snr)
 				}
 				sa, _ := ca.Stats()
 				sb, _ := cb.Stats()
@@ -127,7 +133,7 @@ func TestProtectedCall(t *testing.T) {
 			}
 			a440, a1k := heard(t, sinkA.samples(), 440, 1000)
 			b1k, b440 := heard(t, sinkB.samples(), 1000, 440)
-			t.Logf("alice heard 440 Hz at %.1f dB (1 kHz %.1f dB); bob heard 1 kHz at %.1f dB (440 Hz %.1f dB)", a440, a1k, b1k, b440)
+			t.Logf("caller heard 440 Hz at %.1f dB (1 kHz %.1f dB); callee heard 1 kHz at %.1f dB (440 Hz %.1f dB)", a440, a1k, b1k, b440)
 			if a440 < 20 || b1k < 20 || a1k > 0 || b440 > 0 {
 				t.Fatal("tones not heard as sent")
 			}

@@ -107,6 +107,22 @@ func TestRefusals(t *testing.T) {
 			t.Fatalf("ended %v, want 488 with a Warning naming the KMS", e)
 		}
 	})
+	t.Run("kms-unreachable-callee/preferred-falls-back-to-plain", func(t *testing.T) {
+		w := newWorld(t)
+		preferred := keymgmt.Policy{Mode: keymgmt.ModeKMS, Requirement: keymgmt.Preferred}
+		a := w.party("alice@home1.net", partyOpts{policy: preferred})
+		w.party("bob@home1.net", partyOpts{policy: preferred, ue: lab.UEOptions{KMSURLs: []string{deadKMS}},
+			autoAnswer: &client.CallOptions{}})
+		ca, err := a.phone.Dial(context.Background(), "sip:bob@home1.net", client.CallOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := waitFor(t, ca, client.EventMediaUp, 10*time.Second)
+		if up.KeySource != "none" || ca.Keys() != nil {
+			t.Fatalf("media up %v, want plain RTP after the 488", up)
+		}
+		ca.Hangup(context.Background())
+	})
 }
 
 // failedCall dials b from a and returns how the call ended; b must never ring (the offer is
