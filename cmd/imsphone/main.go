@@ -7,6 +7,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/imsphone/imsphone/internal/cli"
 )
 
@@ -15,6 +17,11 @@ import (
 var version string
 
 func main() {
+	// sipgo refuses to send a UDP datagram over UDPMTUSize-200 octets (RFC 3261 §18.1.1 wants
+	// TCP then, which the UE does not speak yet). An INVITE carrying a MIKEY-TICKET offer passes
+	// that once the lab's proxy adds its Via and Record-Route; imsphone talks over loopback
+	// and LANs where IP fragments such a datagram, so the limit is lifted to UDP's maximum.
+	sip.UDPMTUSize = cli.UDPMaxDatagram
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Execute(ctx, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version}, os.Args[1:])
 	stop()

@@ -26,6 +26,10 @@ const (
 	ExitMACFailed = 5 // mikey decode: a MAC did not verify with the key given
 )
 
+// UDPMaxDatagram is the SIP-over-UDP size limit main sets for sipgo (sip.UDPMTUSize): the
+// largest UDP payload, so that INVITEs with MIKEY-TICKET offers are not refused for size.
+const UDPMaxDatagram = 65507
+
 // Env is what a command may touch of the outside world; tests inject buffers, a fixed clock and a
 // deterministic random source.
 type Env struct {
@@ -119,14 +123,27 @@ func NewRootCommand(env Env) *cobra.Command {
 		Long: `imsphone is a UE-side SIP softphone for protected IMS calls (3GPP TS 33.328): KMS tickets
 (MIKEY-TICKET, RFC 6043) in SDP a=key-mgmt (RFC 4567), GBA NAF keys (TS 33.220), SRTP.
 
+The phone:
+  register         register an account (Digest or IMS AKA) and keep it registered
+  call URI         place a call: play a tone or WAV, record, DTMF, events and statistics
+  answer           wait for calls: answer, reject or ask; play, record
+  lab              the in-process IMS lab (registrar/proxy, BSF, KMS) as a long-running process
+Accounts are YAML files (configs/alice.yaml documents every field); flags override them.
+Without a registrar, call and answer work peer to peer (--listen, sip:bob@127.0.0.1:5064).
+
 The tester tools compute and decode what the phone exchanges:
   aka              USIM and AuC computations of Milenage (TS 35.206), AUTS
   mikey decode     MIKEY and MIKEY-TICKET messages from base64, hex, SDP or SIP
   gba bootstrap    GBA bootstrapping over Ub (TS 24.109) and Ks_NAF (TS 33.220)
 
 Logs go to stderr; results go to stdout. Exit codes: 0 success, 1 error, 2 usage,
-3 AKA MAC failure, 4 AKA synchronisation failure (AUTS printed), 5 MIKEY MAC failure.`,
+3 AKA MAC failure (also a registrar's AKA challenge), 4 AKA synchronisation failure (AUTS
+printed), 5 MIKEY MAC failure. For call: 1 also means the call failed (refused, not answered).`,
 		Example: `  imsphone --version
+  imsphone answer --listen 127.0.0.1:5064 --auto --record in.wav
+  imsphone call --listen 127.0.0.1:5070 --play tone:440 --duration 5s sip:bob@127.0.0.1:5064
+  imsphone lab --write-configs /tmp/lab
+  imsphone call -c /tmp/lab/alice.yaml --play hello.wav sip:bob@home1.net
   imsphone aka --k 465b5ce8b199b49faa5f0a2ee238a6bc --op cdc202d5123e20f62b6d676ac72cb318 \
       --rand 23553cbe9637a89d218ae64dae47bf35 --autn 55f328b43577b9b94a9ffac354dfafb3
   imsphone mikey decode --file invite.sip
@@ -156,6 +173,7 @@ Logs go to stderr; results go to stdout. Exit codes: 0 success, 1 error, 2 usage
 
 	root.AddCommand(newAKACommand(a), newMIKEYCommand(a), newGBACommand(a))
 	root.AddCommand(newDemoCommand(a))
+	root.AddCommand(newRegisterCommand(a), newCallCommand(a), newAnswerCommand(a), newLabCommand(a))
 	return root
 }
 
