@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/imsphone/imsphone/keymgmt/kms"
 	"github.com/imsphone/imsphone/keymgmt/kms/policy"
 	"github.com/imsphone/imsphone/keymgmt/kms/store"
+	"github.com/imsphone/imsphone/keymgmt/kms/store/etcd"
 	"github.com/imsphone/imsphone/keymgmt/mikey"
 )
 
@@ -106,7 +108,11 @@ type envCfg struct {
 	skipNow bool // do not move the clock past epoch + skew
 	real    bool // real-time clock
 	boltOpt store.BoltOptions
+	etcd    string // etcd client URL: the etcd store under a prefix of its own (else bolt or memory)
 }
+
+// etcdPrefixes makes each env's etcd prefix unique within the test binary.
+var etcdPrefixes atomic.Uint32
 
 // env is one test world on loopback: the test BSF (Ub and Zn), the KMS over HTTP and UEs.
 type env struct {
@@ -116,6 +122,7 @@ type env struct {
 	znCfg  zn.ClientConfig
 	st     store.Store
 	dbPath string
+	prefix string // etcd key prefix
 	pol    *policy.Engine
 	srv    *kms.Server
 	url    string
@@ -177,6 +184,9 @@ func newEnv(t testing.TB, ec envCfg) *env {
 	if ec.bolt {
 		e.dbPath = filepath.Join(t.TempDir(), "kms.db")
 	}
+	if ec.etcd != "" {
+		e.prefix = fmt.Sprintf("/kmstest/%d/", etcdPrefixes.Add(1))
+	}
 	e.st = e.openStore()
 	for _, u := range users {
 		if err := e.st.PutUser(context.Background(), u); err != nil {
@@ -191,10 +201,22 @@ func newEnv(t testing.TB, ec envCfg) *env {
 }
 
 func (e *env) openStore() store.Store {
+	if e.cfg.etcd != "" {
+		return e.openEtcd()
+	}
 	if e.dbPath == "" {
 		return store.NewMemory()
 	}
 	st, err := store.OpenBolt(e.dbPath, e.cfg.boltOpt)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return st
+}
+
+// openEtcd opens one more client on the env's etcd prefix, as another replica would.
+func (e *env) openEtcd() *etcd.Store {
+	st, err := etcd.Open(context.Background(), etcd.Config{Endpoints: []string{e.cfg.etcd}, Prefix: e.prefix})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -307,8 +329,13 @@ func (e *env) ue(impi string, urls ...string) *ue {
 
 func (e *env) client(urls []string, keys kms.KeyProvider, inval func(string)) *kms.Client {
 	e.t.Helper()
+	// A transport of its own, whose idle connections are closed before the KMS shuts down: a
+	// connection dialled for a concurrent request but never used would otherwise hold up the
+	// graceful shutdown for 5 s (net/http treats a new connection as idle only after 5 s).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	e.t.Cleanup(tr.CloseIdleConnections)
 	c, err := kms.NewClient(kms.ClientConfig{URLs: urls, FQDN: kmsFQDN, Keys: keys, Invalidate: inval, Now: e.clk.Now,
-		Rand: newRand(byte(100 + seedCounter.Add(1))), PRF: mikey.PRFHMACSHA256, Skew: testSkew, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		Rand: newRand(byte(100 + seedCounter.Add(1))), PRF: mikey.PRFHMACSHA256, Skew: testSkew, HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: tr}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
