@@ -54,7 +54,7 @@ No key is printed.
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.security, "security", "kms", "media security of both UEs: kms, sdes or none (mandatory)")
-	fl.DurationVar(&f.duration, "duration", 3*time.Second, "how long both send audio (0.5s to 10m)")
+	fl.DurationVar(&f.duration, "duration", 3*time.Second, "how long both send audio (1s to 10m)")
 	fl.StringVar(&f.play, "play", "", "WAV file alice sends instead of her 440 Hz tone")
 	fl.BoolVar(&f.json, "json", false, "print the report as JSON")
 	return cmd
@@ -67,8 +67,8 @@ func runDemo(a *app, cmd *cobra.Command, f *demoFlags) error {
 	default:
 		return usageErrorf("--security %q: want kms, sdes or none", f.security)
 	}
-	if f.duration < 500*time.Millisecond || f.duration > 10*time.Minute {
-		return usageErrorf("--duration %v: want 0.5s to 10m", f.duration)
+	if f.duration < demo.MinDuration || f.duration > 10*time.Minute {
+		return usageErrorf("--duration %v: want %v to 10m", f.duration, demo.MinDuration)
 	}
 	stderr := cmd.ErrOrStderr()
 	opts := demo.Options{Security: mode, Duration: f.duration, Play: f.play, Rand: a.env.Rand}

@@ -29,7 +29,8 @@ const (
 type Options struct {
 	// Security is the media security of both UEs, mandatory [kms].
 	Security keymgmt.Mode
-	// Duration is how long both send audio [3 s].
+	// Duration is how long both send audio [3 s]; at least MinDuration, so the audio checks
+	// have a few 200 ms blocks past the jitter buffer's start.
 	Duration time.Duration
 	// Play, if set, is a WAV file alice sends instead of her tone (any rate, mono or stereo,
 	// 16-bit PCM).
@@ -39,6 +40,9 @@ type Options struct {
 	Rand     io.Reader    // subscriber keys and everything random [crypto/rand]
 	Logger   *slog.Logger // the lab's and the phones' logs [discarded]
 }
+
+// MinDuration is the shortest audio Run sends.
+const MinDuration = time.Second
 
 // ErrFailed is wrapped by Run's error when the call ran but a check failed.
 var ErrFailed = errors.New("demo: checks failed")
@@ -72,6 +76,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Duration <= 0 {
 		opts.Duration = 3 * time.Second
 	}
+	opts.Duration = max(opts.Duration, MinDuration)
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
