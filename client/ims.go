@@ -8,12 +8,14 @@ import (
 )
 
 // outOfDialog routes a request that starts a transaction outside any dialog over our
-// transport: to the outbound proxy when one is configured (RFC 3261 §8.1.2; in IMS the P-CSCF, TS 24.229 §5.1.1.1), else
-// by its Route or Request-URI.
+// transport, to the outbound proxy when one is configured (in IMS the P-CSCF, TS 24.229
+// §5.1.1.1): RFC 3261 §8.1.2 makes it a route set of one loose-routing URI, so it goes in as
+// the top Route. sipgo sends to the top Route, and its CANCEL copies the INVITE's Route
+// headers, so a CANCEL reaches the same proxy as its INVITE (§9.1).
 func (p *Phone) outOfDialog(req *sip.Request) {
 	p.setTransport(req)
-	if p.cfg.OutboundProxy != "" {
-		req.SetDestination(p.cfg.OutboundProxy)
+	if p.proxyRoute != nil {
+		req.PrependHeader(&sip.RouteHeader{Address: *p.proxyRoute.Clone()})
 	}
 }
 

@@ -168,6 +168,9 @@ func TestIMSHeadersAndOutboundProxy(t *testing.T) {
 	if h := reg.GetHeader("P-Preferred-Identity"); h == nil || h.Value() != "<sip:alice@home1.net>" {
 		t.Fatalf("REGISTER P-Preferred-Identity %v", h)
 	}
+	if rt := reg.GetHeaders("Route"); len(rt) != 1 || rt[0].Value() != "<sip:"+fp.addr()+";lr>" {
+		t.Fatalf("REGISTER Route %v, want the outbound proxy", rt)
+	}
 	if via := reg.Via(); via == nil || !via.Params.Has("rport") {
 		t.Fatalf("REGISTER Via without rport: %v", via)
 	}
@@ -186,8 +189,10 @@ func TestIMSHeadersAndOutboundProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	inv := fp.next(sip.INVITE)
+	// RFC 3261 §8.1.2: the outbound proxy is the first Route, then the Service-Route.
 	routes := inv.GetHeaders("Route")
-	if len(routes) != 1 || !strings.Contains(routes[0].Value(), "orig@scscf.home1.net") || inv.GetHeader("Path") != nil {
+	if len(routes) != 2 || routes[0].Value() != "<sip:"+fp.addr()+";lr>" || !strings.Contains(routes[1].Value(), "orig@scscf.home1.net") ||
+		inv.GetHeader("Path") != nil {
 		t.Fatalf("INVITE Route %v", routes)
 	}
 	if inv.Recipient.String() != "sip:bob@home1.net" {
@@ -384,5 +389,58 @@ func TestRefreshRetryAfter(t *testing.T) {
 	defer mu.Unlock()
 	if n != 3 {
 		t.Fatalf("%d REGISTERs, want 3", n)
+	}
+}
+
+// Hanging up before the answer sends CANCEL to where the INVITE went, the outbound proxy
+// (RFC 3261 §9.1), with the INVITE's Via branch and CSeq number.
+func TestCancelThroughOutboundProxy(t *testing.T) {
+	var p *Phone
+	var mu sync.Mutex
+	var invite *sip.Request
+	var fp *fakeProxy
+	f := newFakeProxy(t, func(req *sip.Request) *sip.Response {
+		switch req.Method {
+		case sip.INVITE:
+			mu.Lock()
+			invite = req
+			mu.Unlock()
+			res := sip.NewResponseFromRequest(req, 180, "Ringing", nil)
+			res.To().Params.Add("tag", "callee")
+			return res
+		case sip.CANCEL:
+			mu.Lock()
+			inv, f, ph := invite, fp, p
+			mu.Unlock()
+			terminated := sip.NewResponseFromRequest(inv, 487, "Request Terminated", nil)
+			terminated.To().Params.Add("tag", "callee")
+			f.conn.WriteToUDP([]byte(terminated.String()), net.UDPAddrFromAddrPort(ph.Addr()))
+		}
+		return sip.NewResponseFromRequest(req, 200, "OK", nil)
+	})
+	mu.Lock()
+	fp = f
+	mu.Unlock()
+	ph, err := NewPhone(Config{User: "alice", OutboundProxy: fp.addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ph.Close()
+	mu.Lock()
+	p = ph
+	mu.Unlock()
+	c, err := ph.Dial(context.Background(), "sip:bob@unresolvable.invalid", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := fp.next(sip.INVITE)
+	waitFor(t, c, EventRinging, 5*time.Second)
+	go c.Hangup(context.Background())
+	cancel := fp.next(sip.CANCEL)
+	if cancel.CSeq().SeqNo != inv.CSeq().SeqNo || cancel.Via().Params.GetOr("branch", "") != inv.Via().Params.GetOr("branch", "x") {
+		t.Fatalf("CANCEL CSeq %v Via %v for INVITE CSeq %v Via %v", cancel.CSeq(), cancel.Via(), inv.CSeq(), inv.Via())
+	}
+	if e := waitEnded(t, c); e.Code != 487 && e.Code != sip.StatusRequestTerminated {
+		t.Fatalf("ended %v", e)
 	}
 }

@@ -57,6 +57,8 @@ type Config struct {
 	RTCPMinInterval time.Duration
 	// OutboundProxy (host:port), when set, receives every request we send outside a dialog
 	// (REGISTER, INVITE, ...), whatever its Request-URI: the P-CSCF of TS 24.229 §5.1.1.1.
+	// It is put in as the top Route, <sip:host:port;lr> (RFC 3261 §8.1.2), so a CANCEL
+	// follows its INVITE there.
 	OutboundProxy string
 	// PreferredIdentity, when set, is sent as P-Preferred-Identity (RFC 3325 §9.2) on REGISTER
 	// and INVITE, e.g. "<sip:alice@home1.net>".
@@ -98,13 +100,15 @@ type Phone struct {
 	log  *slog.Logger
 	conn net.PacketConn
 	tcp  net.Listener // with Transport "tcp"
-	addr netip.AddrPort
-	aor  sip.Uri
-	ua   *sipgo.UserAgent
-	srv  *sipgo.Server
-	cli  *sipgo.Client
-	dua  *sipgo.DialogUA
-	keys *keymgmt.Negotiator
+	// proxyRoute is Config.OutboundProxy as a loose-routing URI (RFC 3261 §8.1.2).
+	proxyRoute *sip.Uri
+	addr       netip.AddrPort
+	aor        sip.Uri
+	ua         *sipgo.UserAgent
+	srv        *sipgo.Server
+	cli        *sipgo.Client
+	dua        *sipgo.DialogUA
+	keys       *keymgmt.Negotiator
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -185,6 +189,20 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if !cfg.MediaIP.IsValid() {
 		cfg.MediaIP = ap.Addr()
 	}
+	var proxyRoute *sip.Uri
+	if cfg.OutboundProxy != "" {
+		proxyRoute = &sip.Uri{}
+		u := "sip:" + cfg.OutboundProxy + ";lr"
+		if cfg.Transport == "tcp" {
+			u += ";transport=tcp"
+		}
+		if err := sip.ParseUri(u, proxyRoute); err != nil || proxyRoute.Host == "" {
+			if cfg.Conn == nil {
+				conn.Close()
+			}
+			return nil, fmt.Errorf("client: outbound proxy %q is not host:port: %v", cfg.OutboundProxy, err)
+		}
+	}
 	var tcpL net.Listener
 	if cfg.Transport == "tcp" {
 		if tcpL, err = net.Listen("tcp", ap.String()); err != nil {
@@ -192,7 +210,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 			return nil, fmt.Errorf("client: listen tcp %s: %w", ap, err)
 		}
 	}
-	p := &Phone{cfg: cfg, log: cfg.Logger.With("ua", cfg.User), conn: conn, tcp: tcpL, addr: ap, served: make(chan struct{}),
+	p := &Phone{cfg: cfg, log: cfg.Logger.With("ua", cfg.User), conn: conn, tcp: tcpL, proxyRoute: proxyRoute, addr: ap, served: make(chan struct{}),
 		uac: map[string]*Call{}, uas: map[string]*Call{}, calls: map[*Call]struct{}{},
 		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys,
 		regs: map[*Registration]struct{}{}, after: realAfter}
