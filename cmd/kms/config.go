@@ -24,7 +24,7 @@ type fileConfig struct {
 	Path    string `yaml:"path"`
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
-	Store   string `yaml:"store"` // bbolt file; "memory" keeps nothing across restarts
+	Store   storeConfig `yaml:"store"`
 	Policy  string `yaml:"policy"`
 
 	Zn struct {
@@ -69,8 +69,11 @@ func loadConfig(path string) (*fileConfig, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	fc.dir = filepath.Dir(path)
-	if fc.FQDN == "" || fc.Listen == "" || fc.Policy == "" || fc.Zn.BaseURL == "" || fc.Store == "" {
+	if fc.FQDN == "" || fc.Listen == "" || fc.Policy == "" || fc.Zn.BaseURL == "" {
 		return nil, fmt.Errorf("%s: fqdn, listen, store, policy and zn.base_url are required", path)
+	}
+	if err := fc.Store.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if (fc.TLSCert == "") != (fc.TLSKey == "") {
 		return nil, fmt.Errorf("%s: set both tls_cert and tls_key, or neither", path)

@@ -9,4 +9,8 @@
 // KMS's user store. SIGHUP reloads the policy; SIGINT or SIGTERM shut down gracefully. GET
 // /healthz and GET /metrics are served beside the MIKEY path; HTTPS (with HTTP/2) when tls_cert
 // and tls_key are set.
+//
+// The store section picks the state backend (store.go): bbolt (one file, the default), memory, or
+// etcd (several KMS replicas sharing one etcd cluster, keymgmt/kms/store/etcd); configs/kms.yaml
+// documents the fields.
 package main

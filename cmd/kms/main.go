@@ -58,15 +58,14 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var st store.Store
-	if fc.Store == "memory" {
-		st = store.NewMemory()
-	} else if st, err = store.OpenBolt(fc.rel(fc.Store), store.BoltOptions{}); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := fc.openStore(ctx)
+	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	log.Info("kms store", "backend", fc.Store.Backend)
 	if err := syncUsers(ctx, st, eng.Current()); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +22,8 @@ import (
 	"github.com/imsphone/imsphone/gba"
 	"github.com/imsphone/imsphone/gba/bsf"
 	"github.com/imsphone/imsphone/keymgmt/kms"
+	"github.com/imsphone/imsphone/keymgmt/kms/store/etcd"
+	"github.com/imsphone/imsphone/keymgmt/kms/store/etcd/etcdtest"
 	"github.com/imsphone/imsphone/keymgmt/mikey"
 )
 
@@ -40,6 +43,35 @@ func TestProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time: builds and runs the daemon")
 	}
+	dir := testProcess(t, "store: state/kms.db\n") // the scalar form: a bbolt file
+	if _, err := os.Stat(filepath.Join(dir, "state", "kms.db")); err != nil {
+		t.Fatalf("store file: %v", err)
+	}
+}
+
+// TestProcessEtcd is TestProcess with the etcd backend: the daemon's state is in etcd afterwards.
+func TestProcessEtcd(t *testing.T) {
+	url := etcdtest.Start(t)
+	testProcess(t, "store:\n  backend: etcd\n  etcd: {endpoints: [\""+url+"\"], prefix: /process-test/, dial_timeout: 5s}\n")
+	st, err := etcd.Open(context.Background(), etcd.Config{Endpoints: []string{url}, Prefix: "/process-test/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if k, err := st.CurrentTicketKey(ctx); err != nil || k.ID == 0 {
+		t.Fatalf("no ticket key in etcd: %v", err)
+	}
+	if at, err := st.StartedAt(ctx); err != nil || at.IsZero() {
+		t.Fatalf("no epoch in etcd: %v %v", at, err)
+	}
+	if u, err := st.User(ctx, "user1_private@home1.net"); err != nil || len(u.IMPUs) != 1 {
+		t.Fatalf("policy users not in etcd: %+v %v", u, err)
+	}
+}
+
+// testProcess runs the daemon with the given store section and returns its directory.
+func testProcess(t *testing.T, storeYAML string) string {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kms")
 	gobin, err := exec.LookPath("go")
@@ -69,7 +101,7 @@ func TestProcess(t *testing.T) {
 	go func() { bdone <- b.Serve(bctx, ub, znl) }()
 	defer func() { bstop(); <-bdone }()
 
-	cfg := "fqdn: kms.home1.net\nlisten: 127.0.0.1:0\nstore: state/kms.db\npolicy: policy.yaml\nskew: 1s\n" +
+	cfg := "fqdn: kms.home1.net\nlisten: 127.0.0.1:0\n" + storeYAML + "policy: policy.yaml\nskew: 1s\n" +
 		"zn: {base_url: \"http://" + znl.Addr().String() + "\", bearer_token_file: zn-token}\n"
 	for name, body := range map[string]string{"kms.yaml": cfg, "policy.yaml": procPolicy, "zn-token": "process-test-token-0123\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
@@ -178,9 +210,7 @@ func TestProcess(t *testing.T) {
 			t.Fatal("a key reached the log")
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "state", "kms.db")); err != nil {
-		t.Fatalf("store file: %v", err)
-	}
+	return dir
 }
 
 func TestRunConfigErrors(t *testing.T) {
@@ -215,5 +245,48 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if _, err := fc.znConfig(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The store section: the scalar form (a bbolt file or "memory") and the mapping with a backend.
+func TestStoreConfig(t *testing.T) {
+	base := "fqdn: x\nlisten: 127.0.0.1:0\npolicy: p.yaml\nzn: {base_url: http://127.0.0.1:1}\n"
+	dir := t.TempDir()
+	for i, c := range []struct {
+		store   string
+		backend string
+		path    string
+		bad     string // substring of the error, if refused
+	}{
+		{store: "store: state/kms.db", backend: "bbolt", path: "state/kms.db"},
+		{store: "store: memory", backend: "memory"},
+		{store: "store: {backend: bbolt, path: a.db, batch_delay: 1ms}", backend: "bbolt", path: "a.db"},
+		{store: "store: {backend: memory}", backend: "memory"},
+		{store: "store: {backend: etcd, etcd: {endpoints: [\"http://127.0.0.1:2379\"]}}", backend: "etcd"},
+		{store: "store: {backend: etcd}", bad: "etcd.endpoints"},
+		{store: "store: {backend: bbolt}", bad: "needs path"},
+		{store: "store: {backend: redis}", bad: "unknown backend"},
+		{store: "store: {path: a.db}", bad: "backend is required"},
+		{store: "store: {backend: bbolt, path: a.db, colour: red}", bad: "colour"},
+		{store: "store: {backend: etcd, etcd: {endpoints: [x], cert_file: c.pem}}", bad: "key_file"},
+	} {
+		p := filepath.Join(dir, fmt.Sprintf("%d.yaml", i))
+		if err := os.WriteFile(p, []byte(base+c.store+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fc, err := loadConfig(p)
+		if c.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), c.bad) {
+				t.Errorf("%q: error %v, want one about %q", c.store, err, c.bad)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.store, err)
+			continue
+		}
+		if fc.Store.Backend != c.backend || fc.Store.Path != c.path {
+			t.Errorf("%q: backend %q path %q", c.store, fc.Store.Backend, fc.Store.Path)
+		}
 	}
 }
