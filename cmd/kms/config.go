@@ -19,13 +19,13 @@ import (
 
 // fileConfig is configs/kms.yaml. Relative paths are taken from the file's directory.
 type fileConfig struct {
-	FQDN    string `yaml:"fqdn"`
-	Listen  string `yaml:"listen"`
-	Path    string `yaml:"path"`
-	TLSCert string `yaml:"tls_cert"`
-	TLSKey  string `yaml:"tls_key"`
+	FQDN    string      `yaml:"fqdn"`
+	Listen  string      `yaml:"listen"`
+	Path    string      `yaml:"path"`
+	TLSCert string      `yaml:"tls_cert"`
+	TLSKey  string      `yaml:"tls_key"`
 	Store   storeConfig `yaml:"store"`
-	Policy  string `yaml:"policy"`
+	Policy  string      `yaml:"policy"`
 
 	Zn struct {
 		BaseURL         string        `yaml:"base_url"`
