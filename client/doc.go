@@ -7,8 +7,9 @@
 // bookkeeping (§12: dialog ID, route set, CSeq; §13: INVITE, 2xx retransmission, ACK for 2xx to
 // the Contact and reversed Record-Route of the 2xx, §13.2.2.4; CANCEL, §9). sip.go holds the SIP
 // message handling (handlers, responses, Warning headers); outgoing.go the UAC side of a call,
-// reinvite.go hold and resume, register.go registration; call.go the call state and events;
-// media.go the media session built from the negotiated SDP.
+// reinvite.go hold and resume, register.go registration, auth.go Digest and AKA answers,
+// ims.go the IMS routing headers; call.go the call state and events; media.go the media
+// session built from the negotiated SDP; keylog.go the key log.
 //
 // What the UA does:
 //   - Outgoing (§13.2): INVITE with an RFC 3264 offer, 1xx reported (180/183 as ringing), 2xx
@@ -29,8 +30,10 @@
 //     (§22.4; RFC 2617 MD5 and RFC 8760 SHA-256 through icholy/digest, the first challenge
 //     whose algorithm we support) or IMS AKA with a gba.USIM (RFC 3310 AKAv1-MD5, RFC 4169
 //     AKAv2-MD5; password derivation and the answer from gba.DigestAKAClient): SQN
-//     resynchronisation with auts (RFC 3310 §3.4), network authentication failure (MAC-A
-//     wrong) reported as ErrNetworkAuth without any RES sent, rspauth checked when the
+//     resynchronisation with auts (RFC 3310 §3.4); on a network authentication failure
+//     (MAC-A wrong) the registrar is told by one answer over an empty password without auts
+//     (no RES; gba.DigestAKAClient's choice, the RFC 3310 §3.3 / TS 24.229 §5.1.1.5.3 text
+//     not retrieved) and Register fails with ErrNetworkAuth; rspauth is checked when the
 //     registrar sends Authentication-Info (RFC 3310 §3.5). The initial IMS REGISTER names the
 //     IMPI (TS 24.229 §5.1.1.2.1). The binding is refreshed before the granted lifetime ends
 //     (TS 24.229 §5.1.1.4.1: 600 s before, or at half for grants up to 1200 s) with the same
@@ -39,7 +42,8 @@
 //     §10.2.2). IMS headers (ims.go): P-Preferred-Identity (RFC 3325) when configured,
 //     P-Associated-URI learned (RFC 3455), Service-Route preloaded as Route on later
 //     dialog-initiating requests (RFC 3608 §6; never Path), an outbound proxy (the P-CSCF)
-//     for every out-of-dialog request, rport in Via (RFC 3581) and received/rport learned.
+//     as the top Route of every out-of-dialog request (§8.1.2), rport in Via (RFC 3581) and
+//     received/rport learned (Registration.ObservedAddr).
 //   - Hold and resume by re-INVITE (§14, RFC 3264 §8.4) from either side, keeping the SRTP keys
 //     (RFC 4568 §7.1.4 re-offer of the active a=crypto) and the running stream, so the SSRC,
 //     sequence numbers and ROC carry on (RFC 3711 §3.3.1); a re-offer that rekeys or changes
