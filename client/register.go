@@ -344,6 +344,17 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 	if end >= 0 {
 		v = v[:end]
 	}
+	return parseDeltaSeconds(v)
+}
+
+// parseDeltaSeconds reads delta-seconds (RFC 3261 §25.1: 1*DIGIT), as in Expires (§20.19) and
+// the expires Contact parameter (§20.10). Values beyond 2^31 - 1 s, far past any binding
+// lifetime, are refused rather than overflowing.
+func parseDeltaSeconds(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return 0, false
+	}
 	n, err := strconv.ParseUint(v, 10, 31)
 	if err != nil {
 		return 0, false
@@ -377,16 +388,16 @@ func (r *Registration) checkRspAuth(res *sip.Response, a *answered) error {
 func (r *Registration) learn(res *sip.Response, expires time.Duration) {
 	granted := expires
 	if h := res.GetHeader("Expires"); h != nil {
-		if v, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil {
-			granted = time.Duration(v) * time.Second
+		if d, ok := parseDeltaSeconds(h.Value()); ok {
+			granted = d
 		}
 	}
 	me := r.p.URI()
 	for _, h := range res.GetHeaders("Contact") {
 		if ch, ok := h.(*sip.ContactHeader); ok && strings.EqualFold(ch.Address.Host, me.Host) && ch.Address.Port == me.Port {
 			if v, ok := ch.Params.Get("expires"); ok {
-				if n, err := strconv.Atoi(v); err == nil {
-					granted = time.Duration(n) * time.Second
+				if d, ok := parseDeltaSeconds(v); ok {
+					granted = d
 				}
 			}
 		}
@@ -399,9 +410,11 @@ func (r *Registration) learn(res *sip.Response, expires time.Duration) {
 		for _, v := range splitHeaderList(h.Value()) {
 			v = strings.TrimSpace(v)
 			if i, j := strings.IndexByte(v, '<'), strings.IndexByte(v, '>'); i >= 0 && j > i {
-				v = v[i+1 : j]
+				v = strings.TrimSpace(v[i+1 : j])
 			}
-			assoc = append(assoc, v)
+			if v != "" {
+				assoc = append(assoc, v)
+			}
 		}
 	}
 	var observed netip.AddrPort
@@ -409,11 +422,13 @@ func (r *Registration) learn(res *sip.Response, expires time.Duration) {
 		host, hok := via.Params.Get("received")
 		port, pok := via.Params.Get("rport")
 		if a, err := netip.ParseAddr(strings.Trim(host, "[]")); hok && err == nil {
-			p := via.Port
-			if n, err := strconv.Atoi(port); pok && err == nil {
+			p := uint64(via.Port)
+			if n, err := strconv.ParseUint(port, 10, 16); pok && err == nil {
 				p = n
 			}
-			observed = netip.AddrPortFrom(a.Unmap(), uint16(p))
+			if p > 0 && p <= 65535 {
+				observed = netip.AddrPortFrom(a.Unmap(), uint16(p))
+			}
 		}
 	}
 	r.mu.Lock()
