@@ -44,13 +44,15 @@ type labCore struct {
 
 func newLabCore(t testing.TB, mod func(*labreg.Config)) *labCore {
 	t.Helper()
-	auc, err := bsf.NewAuC([]bsf.Subscriber{{IMPI: akaIMPI, K: set1K, OPc: set1OPc, AMF: [2]byte{0x80, 0x00}, SQN: 0x20}}, "")
+	auc, err := bsf.NewAuC([]bsf.Subscriber{{IMPI: akaIMPI, K: set1K, OPc: set1OPc, AMF: [2]byte{0x80, 0x00}, SQN: 0x20},
+		{IMPI: "ue2@ims.home1.net", K: set1K, OPc: set1OPc, AMF: [2]byte{0x80, 0x00}, SQN: 0x20}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := labreg.Config{Domain: "home1.net", Host: "127.0.0.1", Accounts: []labreg.Account{
 		{IMPI: akaIMPI, IMPUs: []string{"sip:ue1@home1.net", "sip:+15550001@home1.net"}, AKA: true},
 		{IMPI: "alice@home1.net", IMPUs: []string{"sip:alice@home1.net"}, Password: "alice-secret"},
+		{IMPI: "ue2@ims.home1.net", IMPUs: []string{"sip:ue2@home1.net"}, AKA: true},
 	}}
 	if mod != nil {
 		mod(&cfg)
@@ -301,5 +303,59 @@ func TestRegisterAKABadRspAuth(t *testing.T) {
 	_, err = p.Register(context.Background(), RegisterOptions{Registrar: "sip:home1.net", USIM: softUSIM(t, set1K)})
 	if !errors.Is(err, ErrRegister) || !strings.Contains(err.Error(), "rspauth") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Two UEs register through the lab core with IMS AKA and call each other with SDES keys: the
+// INVITE carries the Service-Route, the core routes it to the callee's binding, media comes up
+// protected on both sides, and the callee hangs up.
+func TestAKAUEsCallThroughLab(t *testing.T) {
+	core := newLabCore(t, nil)
+	pol := keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}
+	ue := func(user string, auto *CallOptions) *Phone {
+		p, err := NewPhone(Config{User: user, AOR: "sip:" + user + "@home1.net", OutboundProxy: core.addr, Security: pol, AutoAnswer: auto})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		u, err := gba.NewSoftUSIM(gba.SoftUSIMConfig{IMPI: user + "@ims.home1.net", K: set1K, OPc: set1OPc, SingleCounter: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Register(context.Background(), RegisterOptions{Registrar: "sip:home1.net", USIM: u}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	caller, callee := ue("ue1", nil), ue("ue2", &CallOptions{})
+	c, err := caller.Dial(context.Background(), "sip:ue2@home1.net", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := waitFor(t, c, EventMediaUp, 5*time.Second)
+	if up.Suite != "AES_CM_128_HMAC_SHA1_80" || up.KeySource != "sdes" {
+		t.Fatalf("media up %+v", up)
+	}
+	var cb *Call
+	for deadline := time.Now().Add(5 * time.Second); cb == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		callee.mu.Lock()
+		for x := range callee.calls {
+			cb = x
+		}
+		callee.mu.Unlock()
+	}
+	if cb == nil {
+		t.Fatal("callee has no call")
+	}
+	if u, err := sipURI(cb.Remote); err != nil || u.User != "ue1" || u.Host != "home1.net" {
+		t.Fatalf("callee sees %q", cb.Remote)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := cb.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e := waitEnded(t, c); e.By != Remote || e.Reason != "BYE" {
+		t.Fatalf("caller ended %v", e)
 	}
 }
