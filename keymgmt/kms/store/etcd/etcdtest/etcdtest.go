@@ -96,6 +96,7 @@ func start(t testing.TB, bin string) (string, error) {
 		"--initial-cluster-token", "kms-test-"+filepath.Base(filepath.Dir(dir)))
 	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start etcd: %w", err)
 	}
