@@ -32,6 +32,10 @@
 //   - ticketkeys.go: rotating ticket-protection keys in the Store; a retired key is kept until the
 //     longest ticket it protects has expired, so any replica holding the key set resolves any
 //     ticket.
+//   - The Store (keymgmt/kms/store): a bbolt file for one KMS process (its per-message writes are
+//     synced before the answer, with group commit; store's doc says why each must be), memory,
+//     or etcd (keymgmt/kms/store/etcd) for replicas that share the replay cache and use counts
+//     atomically.
 //   - status.go: Error messages (RFC 6043 §5.4, RFC 3830 §5.1.2, §6.12) and their HTTP statuses.
 //   - audit.go: one structured audit record per decision, no key material.
 //   - client.go: the UE's client: key provider for (B-TID, Ks_NAF), one re-bootstrap when the KMS

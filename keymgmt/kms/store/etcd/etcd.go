@@ -438,7 +438,10 @@ func (s *Store) User(ctx context.Context, impi string) (store.User, error) {
 		return store.User{}, err
 	}
 	defer cancel()
-	g, err := s.c.Get(ctx, s.keyUser(impi))
+	// A serializable read (served by the member the client talks to, without a quorum round):
+	// users change only when an operator reloads the policy, which replicas pick up at different
+	// times anyway, and every request and resolve reads its user.
+	g, err := s.c.Get(ctx, s.keyUser(impi), clientv3.WithSerializable())
 	if err != nil {
 		return store.User{}, s.wrap("user", err)
 	}
