@@ -36,7 +36,7 @@
 //     not retrieved) and Register fails with ErrNetworkAuth; rspauth is checked when the
 //     registrar sends Authentication-Info (RFC 3310 §3.5). The initial IMS REGISTER names the
 //     IMPI (TS 24.229 §5.1.1.2.1). The binding is refreshed before the granted lifetime ends
-//     (TS 24.229 §5.1.1.4.1: 600 s before, or at half for grants up to 1200 s) with the same
+//     (TS 24.229 §5.1.1.4.1 [unverified]: 600 s before, or at half for grants up to 1200 s) with the same
 //     Call-ID (§10.2.4); transient failures (5xx, 408, no response) are retried after
 //     Retry-After (§20.33) or with doubling back-off; Phone.Close de-registers (Expires: 0,
 //     §10.2.2). IMS headers (ims.go): P-Preferred-Identity (RFC 3325) when configured,

@@ -183,7 +183,8 @@ func (r *Registration) Unregister(ctx context.Context) error {
 }
 
 // refreshIn is when to refresh a binding granted for d: TS 24.229 §5.1.1.4.1 re-registers
-// 600 s before expiry when the grant exceeds 1200 s, else at half of it.
+// 600 s before expiry when the grant exceeds 1200 s, else at half of it [from memory: the
+// clause text was not retrieved; RFC 3261 §10.2.4 only asks for "before" expiry].
 func refreshIn(d time.Duration) time.Duration {
 	if d > 1200*time.Second {
 		return d - 600*time.Second
