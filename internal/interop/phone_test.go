@@ -16,7 +16,7 @@ func newPhone(t testing.TB, user string, suites []string, auto *client.CallOptio
 	p, err := client.NewPhone(client.Config{
 		User:            user,
 		ListenAddr:      "127.0.0.1:0",
-		Security:        keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory, SDES: sdes.Policy{Suites: suites}},
+		Security:        newPhoneSecurity(suites),
 		AutoAnswer:      auto,
 		RTCPMinInterval: 500 * time.Millisecond,
 	})
@@ -65,4 +65,9 @@ func waitEnded(t testing.TB, c *client.Call, within time.Duration) client.Event 
 func phoneURI(p *client.Phone) string {
 	u := p.URI()
 	return u.String()
+}
+
+// newPhoneSecurity is SDES, mandatory, with these suites (nil: the default list).
+func newPhoneSecurity(suites []string) keymgmt.Policy {
+	return keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory, SDES: sdes.Policy{Suites: suites}}
 }
