@@ -444,3 +444,35 @@ func TestCancelThroughOutboundProxy(t *testing.T) {
 		t.Fatalf("ended %v", e)
 	}
 }
+
+// A P-CSCF's 407 and then the registrar's 401: the final REGISTER carries both answers (RFC
+// 3261 §22.3), each for its own realm.
+func TestRegisterProxyAndRegistrarChallenges(t *testing.T) {
+	fp := newFakeProxy(t, func(req *sip.Request) *sip.Response {
+		pa, a := req.GetHeader("Proxy-Authorization"), req.GetHeader("Authorization")
+		switch {
+		case pa == nil:
+			res := sip.NewResponseFromRequest(req, 407, "Proxy Authentication Required", nil)
+			res.AppendHeader(sip.NewHeader("Proxy-Authenticate", `Digest realm="pcscf", nonce="n1", qop="auth"`))
+			return res
+		case a == nil:
+			res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+			res.AppendHeader(sip.NewHeader("WWW-Authenticate", `Digest realm="home1.net", nonce="n2", algorithm=SHA-256, qop="auth"`))
+			return res
+		}
+		pc, err1 := digest.ParseCredentials(pa.Value())
+		c, err2 := digest.ParseCredentials(a.Value())
+		if err1 != nil || err2 != nil || pc.Realm != "pcscf" || c.Realm != "home1.net" || c.Algorithm != "SHA-256" {
+			return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+		}
+		return registrar200(req, 600)
+	})
+	p, err := NewPhone(Config{User: "alice", AOR: "sip:alice@home1.net", OutboundProxy: fp.addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Register(context.Background(), RegisterOptions{Registrar: "sip:home1.net", Username: "alice", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+}

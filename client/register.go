@@ -238,7 +238,7 @@ func (r *Registration) nextCSeq() uint32 {
 }
 
 // request builds one REGISTER (§10.2) with a fresh CSeq.
-func (r *Registration) request(expires time.Duration, auth sip.Header) *sip.Request {
+func (r *Registration) request(expires time.Duration, auth map[string]sip.Header) *sip.Request {
 	req := sip.NewRequest(sip.REGISTER, r.reg)
 	from := &sip.FromHeader{Address: r.aor, Params: sip.NewParams()}
 	from.Params.Add("tag", r.tag)
@@ -255,8 +255,10 @@ func (r *Registration) request(expires time.Duration, auth sip.Header) *sip.Requ
 	if ppi := r.p.cfg.PreferredIdentity; ppi != "" {
 		req.AppendHeader(sip.NewHeader("P-Preferred-Identity", ppi))
 	}
-	if auth != nil {
-		req.AppendHeader(auth)
+	for _, name := range []string{"Proxy-Authorization", "Authorization"} {
+		if h := auth[name]; h != nil {
+			req.AppendHeader(h)
+		}
 	}
 	r.p.outOfDialog(req)
 	return req
@@ -278,9 +280,11 @@ const maxChallenges = 4
 // is the wait the registrar asked for or the back-off, or negative when retrying is pointless
 // (a refusal such as 403, or a network authentication failure).
 func (r *Registration) send(ctx context.Context, expires time.Duration) (retry time.Duration, err error) {
-	var auth sip.Header
+	// The answers so far, by header: a 407 from a proxy and a 401 from the registrar may both
+	// need one in the same REGISTER (RFC 3261 §22.3).
+	auth := map[string]sip.Header{}
 	if r.creds.usim != nil {
-		auth = r.initialAuthorization()
+		auth["Authorization"] = r.initialAuthorization()
 	}
 	var pending *answered
 	defer func() {
@@ -322,7 +326,8 @@ func (r *Registration) send(ctx context.Context, expires time.Duration) (retry t
 				// without auts (see gba.DigestAKAClient.Answer); no RES is sent.
 				r.p.log.Warn("AKA AUTN MAC invalid: network authentication failed")
 			}
-			pending, auth = a, a.header
+			pending = a
+			auth[a.header.Name()] = a.header
 		case res.StatusCode >= 500 || res.StatusCode == sip.StatusRequestTimeout:
 			retry = backoff(1)
 			if h := res.GetHeader("Retry-After"); h != nil {
