@@ -23,7 +23,12 @@ func main() {
 	// and LANs where IP fragments such a datagram, so the limit is lifted to UDP's maximum.
 	sip.UDPMTUSize = cli.UDPMaxDatagram
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Execute(ctx, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version}, os.Args[1:])
+	terminal := false
+	if st, err := os.Stdin.Stat(); err == nil {
+		terminal = st.Mode()&os.ModeCharDevice != 0
+	}
+	code := cli.Execute(ctx, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version, Terminal: terminal},
+		os.Args[1:])
 	stop()
 	os.Exit(code)
 }

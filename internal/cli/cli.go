@@ -41,6 +41,9 @@ type Env struct {
 	Rand io.Reader
 	// Version overrides the version from the build info (set by main from -ldflags -X).
 	Version string
+	// Terminal reports that stdin is a terminal: imsphone without a subcommand then runs the
+	// interactive phone.
+	Terminal bool
 }
 
 // exitError carries a specific exit code through cobra's error return.
@@ -128,6 +131,8 @@ The phone:
   call URI         place a call: play a tone or WAV, record, DTMF, events and statistics
   answer           wait for calls: answer, reject or ask; play, record
   lab              the in-process IMS lab (registrar/proxy, BSF, KMS) as a long-running process
+  phone            interactive prompt: dial, answer, hangup, hold, resume, dtmf, stats
+                   (imsphone without a subcommand on a terminal runs it)
 Accounts are YAML files (configs/alice.yaml documents every field); flags override them.
 Without a registrar, call and answer work peer to peer (--listen, sip:bob@127.0.0.1:5064).
 
@@ -160,6 +165,17 @@ printed), 5 MIKEY MAC failure. For call: 1 also means the call failed (refused, 
 			return nil
 		},
 	}
+	phone := newPhoneCommand(a)
+	// On a terminal, imsphone alone is the interactive phone with the default account; otherwise
+	// (a script, a pipe) it prints the help.
+	root.Args = cobra.NoArgs
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if !a.env.Terminal {
+			return cmd.Help()
+		}
+		phone.SetContext(cmd.Context())
+		return phone.RunE(phone, nil)
+	}
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
@@ -173,7 +189,7 @@ printed), 5 MIKEY MAC failure. For call: 1 also means the call failed (refused, 
 
 	root.AddCommand(newAKACommand(a), newMIKEYCommand(a), newGBACommand(a))
 	root.AddCommand(newDemoCommand(a))
-	root.AddCommand(newRegisterCommand(a), newCallCommand(a), newAnswerCommand(a), newLabCommand(a))
+	root.AddCommand(newRegisterCommand(a), newCallCommand(a), newAnswerCommand(a), newLabCommand(a), phone)
 	return root
 }
 

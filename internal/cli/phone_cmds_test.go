@@ -412,3 +412,24 @@ func TestCallAnswerThroughLabKMS(t *testing.T) {
 		t.Errorf("callee's recording: 440 Hz SNR %.1f dB over %d samples", snr, n)
 	}
 }
+
+// configs/alice.yaml and configs/bob.yaml call each other through the built-in lab (their
+// outbound proxy moved from 127.0.0.1:5060 to the test lab's port by --proxy): IMS AKA
+// registration and SDES.
+func TestShippedConfigsCallThroughLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	l, _ := startLab(t)
+	cfg := func(n string) string { return filepath.Join("..", "..", "configs", n+".yaml") }
+	ans := start(t, "", "answer", "-c", cfg("bob"), "--proxy", l.SIPAddr, "--auto", "--max-calls", "1", "--log-level", "warn")
+	ans.out.waitFor(t, `waiting for calls on`, 20*time.Second)
+	r := runReal(t, "call", "-c", cfg("alice"), "--proxy", l.SIPAddr, "--duration", "1s", "--log-level", "warn", "sip:bob@home1.net")
+	r.want(t, ExitOK)
+	if !has(r.stdout, "registered sip:alice@home1.net") || !has(r.stdout, "keys from sdes") {
+		t.Errorf("caller:\n%s", r.stdout)
+	}
+	if code := ans.wait(t, 20*time.Second); code != ExitOK || !has(ans.out.String(), "incoming call 1 from sip:alice@home1.net") {
+		t.Errorf("answer exit %d:\n%s\n%s", code, ans.out, ans.err)
+	}
+}
