@@ -41,19 +41,19 @@ func TestToneSNR(t *testing.T) {
 }
 
 // correlate finds a known delay: received is sent behind 137 samples of silence, with one
-// 20 ms frame dropped after 1.5 s (as a jitter buffer may), so the first window's best delay is
+// 20 ms frame dropped after 1 s (as a jitter buffer may), so the first window's best delay is
 // 137 and every window, the one spanning the drop aside, matches exactly; the median is 1 (up to
 // rounding). Unrelated noise correlates near 0.
 func TestCorrelate(t *testing.T) {
-	sent := noise(2, 32000)
+	sent := noise(2, 16000)
 	const delay = 137
-	received := append(make([]int16, delay), sent[:12000]...)
-	received = append(received, sent[12160:]...)
+	received := append(make([]int16, delay), sent[:8000]...)
+	received = append(received, sent[8160:]...)
 	c, d, ok := correlate(sent, received)
 	if !ok || d != delay || math.Abs(c-1) > 1e-9 {
 		t.Fatalf("correlation %.6f, first delay %d (ok %v), want 1 at %d", c, d, ok, delay)
 	}
-	if c, _, ok := correlate(sent, noise(3, 32000)); !ok || c > 0.2 {
+	if c, _, ok := correlate(sent, noise(3, 16000)); !ok || c > 0.2 {
 		t.Fatalf("unrelated noise correlates %.3f", c)
 	}
 	if _, _, ok := correlate(sent[:1000], received); ok {
