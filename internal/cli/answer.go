@@ -176,6 +176,7 @@ func (a *app) handleIncoming(ctx context.Context, call *client.Call, ans answere
 			fmt.Fprintln(out, "declined with 603")
 			return nil
 		}
+		fmt.Fprintln(out, "answering")
 	}
 	// A played file that ends does not end an answered call: the caller decides.
 	src, _, err := ans.play.open()

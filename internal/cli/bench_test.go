@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/imsphone/imsphone/keymgmt/mikey"
@@ -58,6 +60,21 @@ func BenchmarkAKA(b *testing.B) {
 		out.Reset()
 		if code := Execute(b.Context(), Env{Stdout: &out}, args); code != 0 {
 			b.Fatal(code)
+		}
+	}
+}
+
+// BenchmarkParseAccount parses configs/alice.yaml (every field, AKA keys) as register, call
+// and answer do at start.
+func BenchmarkParseAccount(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "configs", "alice.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseAccount("alice.yaml", data, noSecrets); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
