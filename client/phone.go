@@ -29,6 +29,10 @@ type Config struct {
 	// "tcp" (RFC 3261 §18). With "tcp" the Phone also listens on TCP at the UDP socket's
 	// address, its Contact carries transport=tcp, and requests leave over connections it
 	// opens (Via sent-by is the connection's own address, §18.1.1). UDP is served either way.
+	// Over UDP sipgo refuses a request above sip.UDPMTUSize - 200 = 1300 octets (§18.1.1 wants
+	// a congestion-controlled transport then), which an INVITE with five a=crypto lines and
+	// credentials, or with a MIKEY-TICKET, can exceed: use "tcp", or lift sip.UDPMTUSize once
+	// before any Phone starts, as cmd/imsphone does. This package never changes that global.
 	Transport string
 	// User is the user part of our SIP URI and Contact.
 	User string
