@@ -38,7 +38,8 @@
 //     IMPI (TS 24.229 §5.1.1.2.1). The binding is refreshed before the granted lifetime ends
 //     (TS 24.229 §5.1.1.4.1 [unverified]: 600 s before, or at half for grants up to 1200 s) with the same
 //     Call-ID (§10.2.4); transient failures (5xx, 408, no response) are retried after
-//     Retry-After (§20.33) or with doubling back-off; Phone.Close de-registers (Expires: 0,
+//     Retry-After (§20.33) or with doubling back-off; a 423 raises the lifetime asked for to
+//     Min-Expires (§10.2.8); Phone.Close de-registers (Expires: 0,
 //     §10.2.2). IMS headers (ims.go): P-Preferred-Identity (RFC 3325) when configured,
 //     P-Associated-URI learned (RFC 3455), Service-Route preloaded as Route on later
 //     dialog-initiating requests (RFC 3608 §6; never Path), an outbound proxy (the P-CSCF)

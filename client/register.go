@@ -58,6 +58,9 @@ type Registration struct {
 	assoc    []string
 	observed netip.AddrPort
 	removed  bool
+	// ask is the lifetime we ask for: RegisterOptions.Expires, raised to the registrar's
+	// Min-Expires after a 423 (RFC 3261 §10.2.8).
+	ask time.Duration
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -101,6 +104,7 @@ func (p *Phone) Register(ctx context.Context, o RegisterOptions) (*Registration,
 	if r.opts.MaxAttempts <= 0 {
 		r.opts.MaxAttempts = 3
 	}
+	r.ask = r.opts.Expires
 	r.creds = credentials{username: o.Username, password: o.Password, usim: o.USIM, rand: p.cfg.Rand}
 	if r.creds.username == "" && o.USIM != nil {
 		r.creds.username = o.USIM.IMPI()
@@ -110,7 +114,7 @@ func (p *Phone) Register(ctx context.Context, o RegisterOptions) (*Registration,
 	r.callID = sip.CallIDHeader(fmt.Sprintf("%x", idb[:]))
 	r.cseq = 1
 	for attempt := 1; ; attempt++ {
-		retry, err := r.send(ctx, r.opts.Expires)
+		retry, err := r.send(ctx, r.asked())
 		if err == nil {
 			break
 		}
@@ -132,6 +136,12 @@ func (p *Phone) Register(ctx context.Context, o RegisterOptions) (*Registration,
 	}
 	go r.refresh(rctx)
 	return r, nil
+}
+
+func (r *Registration) asked() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ask
 }
 
 // Expires is the lifetime the registrar granted last.
@@ -202,7 +212,7 @@ func (r *Registration) refresh(ctx context.Context) {
 			return
 		case <-r.p.after(wait):
 		}
-		retry, err := r.send(ctx, r.opts.Expires)
+		retry, err := r.send(ctx, r.asked())
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -328,6 +338,22 @@ func (r *Registration) send(ctx context.Context, expires time.Duration) (retry t
 			}
 			pending = a
 			auth[a.header.Name()] = a.header
+		case res.StatusCode == sip.StatusIntervalToBrief && expires > 0 && challenges < maxChallenges:
+			// RFC 3261 §10.2.8: ask again for at least Min-Expires, and keep asking for it.
+			h := res.GetHeader("Min-Expires")
+			var min time.Duration
+			ok := false
+			if h != nil {
+				min, ok = parseDeltaSeconds(h.Value())
+			}
+			if !ok || min <= expires {
+				return -1, fmt.Errorf("%w: %d %s without a usable Min-Expires", ErrRegister, res.StatusCode, res.Reason)
+			}
+			expires = min
+			r.mu.Lock()
+			r.ask = min
+			r.mu.Unlock()
+			r.p.log.Info("registration interval too brief; asking for Min-Expires", "min_expires", min)
 		case res.StatusCode >= 500 || res.StatusCode == sip.StatusRequestTimeout:
 			retry = backoff(1)
 			if h := res.GetHeader("Retry-After"); h != nil {

@@ -359,3 +359,22 @@ func TestAKAUEsCallThroughLab(t *testing.T) {
 		t.Fatalf("caller ended %v", e)
 	}
 }
+
+// RFC 3261 §10.2.8: a 423 with Min-Expires is answered by asking again for Min-Expires, and
+// the refreshes keep asking for it.
+func TestRegisterIntervalTooBrief(t *testing.T) {
+	core := newLabCore(t, nil) // MinExpires 60 s
+	p, err := NewPhone(Config{User: "alice", AOR: "sip:alice@home1.net", OutboundProxy: core.addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r, err := p.Register(context.Background(), RegisterOptions{Registrar: "sip:home1.net", Username: "alice@home1.net",
+		Password: "alice-secret", Expires: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Expires() != time.Minute || r.asked() != time.Minute {
+		t.Fatalf("granted %v, asking %v; want Min-Expires 60s", r.Expires(), r.asked())
+	}
+}
