@@ -95,7 +95,7 @@ func startBaresip(t testing.TB, user, wav, account string) *baresip {
 	for attempt := 1; ; attempt++ {
 		dir := filepath.Join(t.TempDir(), "baresip-"+user)
 		lo, hi := freePortRange(t, 40)
-		cfg := baresipConfig{Dir: dir, User: user, SIPPort: freeUDPPort(t), CtrlPort: freeTCPPort(t),
+		cfg := baresipConfig{Dir: dir, User: user, SIPPort: freeSIPPort(t), CtrlPort: freeTCPPort(t),
 			RTPMin: lo, RTPMax: hi, WAV: wav}
 		if account != "" {
 			cfg.Account = strings.ReplaceAll(account, "$PORT", strconv.Itoa(cfg.SIPPort))

@@ -55,6 +55,21 @@ func freeUDPPort(t testing.TB) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
+// freeSIPPort returns a port free for both UDP and TCP (baresip binds both).
+func freeSIPPort(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		p := freeUDPPort(t)
+		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no port free for UDP and TCP")
+	return 0
+}
+
 func freeTCPPort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
