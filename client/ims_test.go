@@ -260,8 +260,8 @@ func TestRegisterRetryAfter503(t *testing.T) {
 		t.Fatalf("first retry after %v, want Retry-After 7s", d)
 	}
 	ft.fire <- time.Now()
-	if d := ft.wait(t); d != retryBase {
-		t.Fatalf("retry after a 500 without Retry-After: %v, want %v", d, retryBase)
+	if d := ft.wait(t); d != 2*retryBase {
+		t.Fatalf("second retry, after a 500 without Retry-After: %v, want the doubled back-off %v", d, 2*retryBase)
 	}
 	ft.fire <- time.Now()
 	if err := <-done; err != nil {
@@ -474,5 +474,34 @@ func TestRegisterProxyAndRegistrarChallenges(t *testing.T) {
 	defer p.Close()
 	if _, err := p.Register(context.Background(), RegisterOptions{Registrar: "sip:home1.net", Username: "alice", Password: "pw"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Refreshes failing without Retry-After back off doubling, and the schedule returns to normal
+// after a success.
+func TestRefreshBackoff(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	fp := newFakeProxy(t, func(req *sip.Request) *sip.Response {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if n == 2 || n == 3 {
+			return sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil)
+		}
+		return registrar200(req, 600)
+	})
+	p := newPhone(t, "alice", keymgmt.ModeNone, keymgmt.Preferred, nil)
+	ft := installFakeTimers(p)
+	if _, err := p.Register(context.Background(), RegisterOptions{Registrar: "sip:" + fp.addr()}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []time.Duration{300 * time.Second, time.Second, 2 * time.Second, 300 * time.Second} {
+		if d := ft.wait(t); d != want {
+			t.Fatalf("wait %d: %v, want %v", i, d, want)
+		}
+		if i < 3 {
+			ft.fire <- time.Now()
+		}
 	}
 }

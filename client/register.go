@@ -121,6 +121,9 @@ func (p *Phone) Register(ctx context.Context, o RegisterOptions) (*Registration,
 		if retry < 0 || attempt >= r.opts.MaxAttempts {
 			return nil, err
 		}
+		if retry == 0 {
+			retry = backoff(attempt)
+		}
 		r.p.log.Info("REGISTER failed; retrying", "error", err, "in", retry)
 		select {
 		case <-ctx.Done():
@@ -222,7 +225,7 @@ func (r *Registration) refresh(ctx context.Context) {
 		default:
 			fails++
 			wait = retry
-			if retry < 0 {
+			if retry <= 0 {
 				wait = backoff(fails)
 			}
 			r.p.log.Warn("registration refresh failed", "error", err, "retry_in", wait)
@@ -287,8 +290,9 @@ func (r *Registration) initialAuthorization() sip.Header {
 const maxChallenges = 4
 
 // send runs one registration attempt (with its authentication round trips). On failure retry
-// is the wait the registrar asked for or the back-off, or negative when retrying is pointless
-// (a refusal such as 403, or a network authentication failure).
+// is the wait the registrar asked for (Retry-After), 0 for a transient failure without one
+// (the caller backs off), or negative when retrying is pointless (a refusal such as 403, or a
+// network authentication failure).
 func (r *Registration) send(ctx context.Context, expires time.Duration) (retry time.Duration, err error) {
 	// The answers so far, by header: a 407 from a proxy and a 401 from the registrar may both
 	// need one in the same REGISTER (RFC 3261 §22.3).
@@ -307,7 +311,7 @@ func (r *Registration) send(ctx context.Context, expires time.Duration) (retry t
 		res, err := r.p.cli.Do(ctx, req)
 		if err != nil {
 			// No final response (Timer F) or a transport error: transient (§8.1.3.1).
-			return backoff(1), fmt.Errorf("client: REGISTER: %w", err)
+			return 0, fmt.Errorf("client: REGISTER: %w", err)
 		}
 		if pending != nil && pending.outcome == gba.AKAMACFailure {
 			return -1, fmt.Errorf("%w: %w (registrar answered %d %s)", ErrRegister, ErrNetworkAuth, res.StatusCode, res.Reason)
@@ -341,21 +345,21 @@ func (r *Registration) send(ctx context.Context, expires time.Duration) (retry t
 		case res.StatusCode == sip.StatusIntervalToBrief && expires > 0 && challenges < maxChallenges:
 			// RFC 3261 §10.2.8: ask again for at least Min-Expires, and keep asking for it.
 			h := res.GetHeader("Min-Expires")
-			var min time.Duration
+			var minExp time.Duration
 			ok := false
 			if h != nil {
-				min, ok = parseDeltaSeconds(h.Value())
+				minExp, ok = parseDeltaSeconds(h.Value())
 			}
-			if !ok || min <= expires {
+			if !ok || minExp <= expires {
 				return -1, fmt.Errorf("%w: %d %s without a usable Min-Expires", ErrRegister, res.StatusCode, res.Reason)
 			}
-			expires = min
+			expires = minExp
 			r.mu.Lock()
-			r.ask = min
+			r.ask = minExp
 			r.mu.Unlock()
-			r.p.log.Info("registration interval too brief; asking for Min-Expires", "min_expires", min)
+			r.p.log.Info("registration interval too brief; asking for Min-Expires", "min_expires", minExp)
 		case res.StatusCode >= 500 || res.StatusCode == sip.StatusRequestTimeout:
-			retry = backoff(1)
+			retry = 0
 			if h := res.GetHeader("Retry-After"); h != nil {
 				if d, ok := parseRetryAfter(h.Value()); ok {
 					retry = d
