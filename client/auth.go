@@ -15,7 +15,8 @@ import (
 
 // ErrNetworkAuth is wrapped (with ErrRegister) when the USIM finds that a registrar's AKA
 // challenge was not made by the home network: MAC-A in AUTN does not verify (TS 33.102
-// §6.3.3). No RES, nor anything else derived from K, is sent.
+// §6.3.3). The registrar is told by one answer over an empty password without auts; no RES,
+// nor anything else derived from K, is sent.
 var ErrNetworkAuth = errors.New("client: network authentication failed (AKA AUTN MAC invalid)")
 
 // credentials answer challenges: a password for Digest MD5 and SHA-256 (RFC 2617, RFC 8760)

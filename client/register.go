@@ -30,9 +30,11 @@ type RegisterOptions struct {
 	// USIM, when set, answers an AKAv1-MD5 (RFC 3310) or AKAv2-MD5 (RFC 4169) challenge:
 	// password = RES (AKAv1) or base64(HMAC-MD5(RES‖IK‖CK, "http-digest-akav2-password"))
 	// (AKAv2), through gba.DigestAKAClient. A stale SQN is resynchronised (RFC 3310 §3.4: auts,
-	// then the new challenge is answered); an AUTN whose MAC fails is reported as
-	// ErrNetworkAuth and nothing derived from K is sent. The initial REGISTER carries the IMPI
-	// in an Authorization with empty nonce and response (TS 24.229 §5.1.1.2.1).
+	// then the new challenge is answered). An AUTN whose MAC fails is answered once over an
+	// empty password without auts, so the registrar learns the challenge was refused, and
+	// Register fails with ErrNetworkAuth; no RES nor anything else derived from K is sent.
+	// The initial REGISTER carries the IMPI in an Authorization with empty nonce and response
+	// (TS 24.229 §5.1.1.2.1).
 	USIM gba.USIM
 	// Expires is the binding lifetime we ask for (default 600 s, §10.2.1).
 	Expires time.Duration
