@@ -229,7 +229,7 @@ func TestProcessesCallAndAnswer(t *testing.T) {
 
 	t.Run("through imsphone lab", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "lab")
-		labProc := startProc(t, bin, "lab", "lab", "--sip-port", "0", "--write-configs", dir, "--log-level", "warn")
+		labProc := startProc(t, bin, "lab", "lab", "--sip-port", "0", "--ub-listen", "127.0.0.1:0", "--kms-listen", "127.0.0.1:0", "--write-configs", dir, "--log-level", "warn")
 		labProc.waitFor(t, `(?m)^ready`, 30*time.Second)
 
 		// IMS AKA registration, GBA bootstrap and KMS tickets (mode kms in the written configs).

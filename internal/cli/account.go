@@ -30,7 +30,8 @@ type Account struct {
 	Registrar string `yaml:"registrar"`
 	// OutboundProxy (host:port) receives every out-of-dialog request: the P-CSCF.
 	OutboundProxy string `yaml:"outbound_proxy"`
-	// Transport of SIP: udp (the only one the client speaks today).
+	// Transport of the SIP requests we send outside a dialog: udp (default) or tcp (RFC 3261
+	// §18; we then also listen on TCP at the listen address). UDP is served either way.
 	Transport string `yaml:"transport"`
 	// Listen is the SIP socket's address (default 127.0.0.1:0).
 	Listen string `yaml:"listen"`
@@ -241,6 +242,10 @@ const maxAccountBytes = 1 << 20
 func LoadAccount(path string) (*Account, error) {
 	f, err := os.Open(path)
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already the ConfigError's File
+		}
 		return nil, &ConfigError{File: path, Err: err}
 	}
 	defer f.Close()
@@ -406,9 +411,9 @@ func (a *Account) check(file string, root *yaml.Node) error {
 		}
 	}
 	switch strings.ToLower(a.Transport) {
-	case "", "udp":
+	case "", "udp", "tcp":
 	default:
-		return bad("transport", "%q is not supported (only udp)", a.Transport)
+		return bad("transport", "%q is not supported (udp or tcp)", a.Transport)
 	}
 	if a.Listen != "" {
 		if err := checkHostPort(a.Listen); err != nil {

@@ -13,7 +13,7 @@ import (
 // check again and Finish without panicking. Secret sources answer from a fixed table, so the
 // fuzzer never reads the real environment or files.
 func FuzzParseAccount(f *testing.F) {
-	for _, name := range []string{"alice", "bob", "peer"} {
+	for _, name := range []string{"alice", "bob", "carol", "peer"} {
 		if b, err := os.ReadFile(filepath.Join("..", "..", "configs", name+".yaml")); err == nil {
 			f.Add(b)
 		}

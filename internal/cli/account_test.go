@@ -21,7 +21,7 @@ var noSecrets = secretSource{
 }
 
 func TestShippedAccountConfigs(t *testing.T) {
-	for _, name := range []string{"alice", "bob", "peer"} {
+	for _, name := range []string{"alice", "bob", "carol", "peer"} {
 		t.Run(name, func(t *testing.T) {
 			acc, err := LoadAccount(filepath.Join("..", "..", "configs", name+".yaml"))
 			if err != nil {
@@ -31,12 +31,18 @@ func TestShippedAccountConfigs(t *testing.T) {
 				t.Fatal(err)
 			}
 			p, _ := acc.policy()
-			if p.Mode != keymgmt.ModeSDES || p.Requirement != keymgmt.Mandatory {
-				t.Errorf("policy %v", p)
+			if want := map[bool]keymgmt.Mode{true: keymgmt.ModeSDES, false: keymgmt.ModeKMS}[name == "peer" || name == "carol"]; p.Mode != want || p.Requirement != keymgmt.Mandatory {
+				t.Errorf("policy %v, want %s/mandatory", p, want)
 			}
 			if name == "peer" {
 				if acc.Registrar != "" || acc.Listen != "127.0.0.1:5070" || acc.Identity.User != "peer" {
 					t.Errorf("peer: %+v", acc)
+				}
+				return
+			}
+			if name == "carol" {
+				if string(acc.Credentials.Password.Value()) != "carol-secret" || acc.Credentials.AKA != nil || acc.Registrar != "sip:home1.net" {
+					t.Errorf("carol: %+v", acc)
 				}
 				return
 			}
@@ -46,6 +52,9 @@ func TestShippedAccountConfigs(t *testing.T) {
 			}
 			if acc.Credentials.AKA == nil || string(acc.Credentials.AKA.K.Value()) != "465b5ce8b199b49faa5f0a2ee238a6bc" {
 				t.Errorf("%s: AKA keys not read", name)
+			}
+			if acc.KMS.URLs[0] != "http://127.0.0.1:8402/kms/mikey" || acc.BSF.URL != "http://127.0.0.1:8401/" || acc.KMS.FQDN != "kms.home1.net" {
+				t.Errorf("%s: KMS %+v BSF %+v (imsphone lab's front doors)", name, acc.KMS, acc.BSF)
 			}
 			if got := len(acc.formats()); got != 3 {
 				t.Errorf("%d codecs", got)
@@ -81,7 +90,7 @@ func TestAccountErrorsNameFileLineField(t *testing.T) {
 		{"impu", "identity:\n  impu: alice@home1.net\n", "a.yaml:2: identity.impu: \"alice@home1.net\" is not a sip: URI"},
 		{"registrar", "\nregistrar: http://x\n", "a.yaml:2: registrar:"},
 		{"proxy", "outbound_proxy: nohost\n", "a.yaml:1: outbound_proxy: \"nohost\" is not host:port"},
-		{"transport", "transport: tls\n", "a.yaml:1: transport: \"tls\" is not supported"},
+		{"transport", "transport: tls\n", "a.yaml:1: transport: \"tls\" is not supported (udp or tcp)"},
 		{"listen", "listen: 1.2.3.4:99999\n", "a.yaml:1: listen:"},
 		{"media ip", "media_ip: localhost\n", "a.yaml:1: media_ip:"},
 		{"codec", "codecs: [PCMU,\n  G729]\n", "a.yaml:2: codecs.1: unknown codec \"G729\""},

@@ -4,10 +4,15 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,9 +57,17 @@ kms:
   max_validity: 1h
 `
 
+// Default front doors of imsphone lab for Ub and the KMS: the lab's own servers take free
+// ports, and these fixed ones let configs/alice.yaml and configs/bob.yaml name them.
+const (
+	defaultLabUbListen  = "127.0.0.1:8401"
+	defaultLabKMSListen = "127.0.0.1:8402"
+)
+
 func newLabCommand(a *app) *cobra.Command {
 	var file, writeDir string
 	var sipPort int
+	var ubListen, kmsListen string
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "Run the in-process IMS lab (registrar/proxy, BSF, KMS) until interrupted",
@@ -66,14 +79,20 @@ filled in; Digest ones sdes); --write-configs DIR writes them as DIR/<user>.yaml
 imsphone register/call/answer -c. "ready" on a line of its own says the lab is up.
 
 Without -c it runs the lab of configs/lab.yaml (home1.net; alice and bob with IMS AKA, carol
-with Digest; SIP on 127.0.0.1:5060). It stops cleanly on SIGINT or SIGTERM.
+with Digest; SIP on 127.0.0.1:5060). The BSF and the KMS take free ports; the lab forwards the
+fixed addresses --ub-listen (127.0.0.1:8401) and --kms-listen (127.0.0.1:8402) to them, which
+configs/alice.yaml and configs/bob.yaml name. It stops cleanly on SIGINT or SIGTERM.
 
 Test keys only, plain HTTP, no TLS: a lab for loopback testing, not a network element.`,
 		Example: `  imsphone lab --write-configs /tmp/lab
   imsphone answer -c /tmp/lab/bob.yaml --auto --record in.wav        # second terminal
   imsphone call -c /tmp/lab/alice.yaml --play tone:440 --duration 5s sip:bob@home1.net
 
-  imsphone lab -c configs/lab.yaml --sip-port 0     # any free SIP port`,
+  imsphone lab                                      # then, in two more terminals:
+  imsphone answer -c configs/bob.yaml --auto
+  imsphone call -c configs/alice.yaml --play tone:440 --duration 5s sip:bob@home1.net
+
+  imsphone lab -c configs/lab.yaml --sip-port 0 --ub-listen "" --kms-listen ""   # free ports only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var cfg *lab.Config
@@ -89,30 +108,55 @@ Test keys only, plain HTTP, no TLS: a lab for loopback testing, not a network el
 			if cmd.Flags().Changed("sip-port") {
 				cfg.SIPPort = sipPort
 			}
-			return a.runLab(cmd.Context(), cfg, writeDir)
+			return a.runLab(cmd.Context(), cfg, writeDir, ubListen, kmsListen)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "lab config (YAML, see configs/lab.yaml; default: the built-in copy of it)")
 	cmd.Flags().StringVar(&writeDir, "write-configs", "", "write an account config per subscriber into this directory (created if needed)")
 	cmd.Flags().IntVar(&sipPort, "sip-port", 0, "SIP port of the registrar/proxy (overrides sip_port; 0: a free port)")
+	cmd.Flags().StringVar(&ubListen, "ub-listen", defaultLabUbListen, "fixed address forwarding to the BSF's Ub (\"\": use the BSF's own free port)")
+	cmd.Flags().StringVar(&kmsListen, "kms-listen", defaultLabKMSListen, "fixed address forwarding to the KMS (\"\": use the KMS's own free port)")
 	return cmd
 }
 
-func (a *app) runLab(ctx context.Context, cfg *lab.Config, writeDir string) error {
+// labView is a running lab as the UEs see it: its URLs, or the front doors forwarding to them.
+type labView struct {
+	*lab.Lab
+	ubURL, kmsURL string
+}
+
+func (a *app) runLab(ctx context.Context, cfg *lab.Config, writeDir, ubListen, kmsListen string) error {
 	out := a.env.Stdout
 	l, err := lab.Start(ctx, *cfg, lab.Options{Logger: a.log})
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
 	defer l.Close()
+	v := labView{Lab: l, ubURL: l.UbURL, kmsURL: l.KMSURL}
+	if l.UbURL != "" && ubListen != "" {
+		fd, err := startFrontDoor(ubListen, l.UbURL, a.log)
+		if err != nil {
+			return fmt.Errorf("--ub-listen: %w", err)
+		}
+		defer fd.close()
+		v.ubURL = fd.url
+	}
+	if l.KMSURL != "" && kmsListen != "" {
+		fd, err := startFrontDoor(kmsListen, l.KMSURL, a.log)
+		if err != nil {
+			return fmt.Errorf("--kms-listen: %w", err)
+		}
+		defer fd.close()
+		v.kmsURL = fd.url
+	}
 	fmt.Fprintf(out, "imsphone lab: home domain %s\n", l.Domain)
 	fmt.Fprintf(out, "  registrar/proxy: %s (UDP and TCP); REGISTER Request-URI %s\n", l.SIPAddr, l.RegistrarURI)
 	if l.UbURL != "" {
-		fmt.Fprintf(out, "  BSF Ub:          %s (realm %s)\n", l.UbURL, l.BSFRealm)
+		fmt.Fprintf(out, "  BSF Ub:          %s (realm %s)%s\n", v.ubURL, l.BSFRealm, via(v.ubURL, l.UbURL))
 		fmt.Fprintf(out, "  BSF Zn:          %s\n", l.ZnURL)
 	}
 	if l.KMSURL != "" {
-		fmt.Fprintf(out, "  KMS:             %s (%s)\n", l.KMSURL, l.KMSFQDN)
+		fmt.Fprintf(out, "  KMS:             %s (%s)%s\n", v.kmsURL, l.KMSFQDN, via(v.kmsURL, l.KMSURL))
 	}
 	fmt.Fprintln(out, "subscribers:")
 	accts := l.Accounts()
@@ -130,7 +174,7 @@ func (a *app) runLab(ctx context.Context, cfg *lab.Config, writeDir string) erro
 		fmt.Fprintf(out, "account configs (test keys) written to %s:\n", writeDir)
 		for _, acc := range accts {
 			p := filepath.Join(writeDir, labUser(acc)+".yaml")
-			if err := os.WriteFile(p, []byte(labAccountYAML(l, acc)), 0o600); err != nil {
+			if err := os.WriteFile(p, []byte(labAccountYAML(v, acc)), 0o600); err != nil {
 				return fmt.Errorf("--write-configs: %w", err)
 			}
 			fmt.Fprintf(out, "  %s\n", p)
@@ -138,7 +182,7 @@ func (a *app) runLab(ctx context.Context, cfg *lab.Config, writeDir string) erro
 	} else {
 		fmt.Fprintln(out, "account configs (test keys; --write-configs DIR writes them to files):")
 		for _, acc := range accts {
-			fmt.Fprintf(out, "--- # %s.yaml\n%s", labUser(acc), labAccountYAML(l, acc))
+			fmt.Fprintf(out, "--- # %s.yaml\n%s", labUser(acc), labAccountYAML(v, acc))
 		}
 		fmt.Fprintln(out, "---")
 	}
@@ -163,7 +207,7 @@ func labUser(acc lab.Account) string {
 }
 
 // labAccountYAML is an account config (configs/alice.yaml format) for one lab subscriber.
-func labAccountYAML(l *lab.Lab, acc lab.Account) string {
+func labAccountYAML(l labView, acc lab.Account) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	impu := ""
@@ -176,7 +220,7 @@ func labAccountYAML(l *lab.Lab, acc lab.Account) string {
 	mode := "sdes"
 	if acc.AKA {
 		w("  aka:\n    k: %s\n    opc: %s\n    amf: %q\n", hex.EncodeToString(acc.K), hex.EncodeToString(acc.OPc), hex.EncodeToString(acc.AMF[:]))
-		if l.KMSURL != "" && l.UbURL != "" {
+		if l.kmsURL != "" && l.ubURL != "" {
 			mode = "kms"
 		}
 	} else {
@@ -185,11 +229,11 @@ func labAccountYAML(l *lab.Lab, acc lab.Account) string {
 	w("registrar: %s\noutbound_proxy: %s\ntransport: udp\nlisten: %s\nmedia_ip: %s\n",
 		yamlQuote(l.RegistrarURI), yamlQuote(l.SIPAddr), yamlQuote(net.JoinHostPort(labHost(l.SIPAddr), "0")), yamlQuote(labHost(l.SIPAddr)))
 	w("security:\n  mode: %s\n  requirement: mandatory\n", mode)
-	if l.KMSURL != "" {
-		w("kms:\n  urls: [%s]\n  fqdn: %s\n  skew: %v\n", yamlQuote(l.KMSURL), yamlQuote(l.KMSFQDN), l.KMSSkew)
+	if l.kmsURL != "" {
+		w("kms:\n  urls: [%s]\n  fqdn: %s\n  skew: %v\n", yamlQuote(l.kmsURL), yamlQuote(l.KMSFQDN), l.KMSSkew)
 	}
-	if l.UbURL != "" {
-		w("bsf:\n  url: %s\n  realm: %s\n", yamlQuote(l.UbURL), yamlQuote(l.BSFRealm))
+	if l.ubURL != "" {
+		w("bsf:\n  url: %s\n  realm: %s\n", yamlQuote(l.ubURL), yamlQuote(l.BSFRealm))
 	}
 	return b.String()
 }
@@ -204,4 +248,48 @@ func labHost(hostport string) string {
 // yamlQuote writes s as a double-quoted YAML scalar.
 func yamlQuote(s string) string {
 	return fmt.Sprintf("%q", s)
+}
+
+func via(front, inner string) string {
+	if front == inner {
+		return ""
+	}
+	return " → " + inner
+}
+
+// frontDoor is a fixed HTTP address forwarding to one of the lab's servers.
+type frontDoor struct {
+	url string
+	srv *http.Server
+}
+
+// startFrontDoor listens on addr and forwards every request to target's host, keeping the
+// path, so target's path (Ub "/", the KMS's /kms/mikey) is the front door's too.
+func startFrontDoor(addr, target string, log *slog.Logger) (*frontDoor, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(&url.URL{Scheme: u.Scheme, Host: u.Host})
+			r.Out.Host = r.In.Host
+		},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	front := *u
+	front.Host = ln.Addr().String()
+	return &frontDoor{url: front.String(), srv: srv}, nil
+}
+
+func (f *frontDoor) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	f.srv.Shutdown(ctx)
 }

@@ -130,7 +130,7 @@ func startLab(t *testing.T) (*lab.Lab, string) {
 	t.Cleanup(func() { l.Close() })
 	dir := t.TempDir()
 	for _, acc := range l.Accounts() {
-		if err := os.WriteFile(filepath.Join(dir, labUser(acc)+".yaml"), []byte(labAccountYAML(l, acc)), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, labUser(acc)+".yaml"), []byte(labAccountYAML(labView{Lab: l, ubURL: l.UbURL, kmsURL: l.KMSURL}, acc)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -225,9 +225,12 @@ func TestPhoneCommandUsageErrors(t *testing.T) {
 
 func TestLabCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cfg")
-	r := start(t, "", "lab", "--sip-port", "0", "--write-configs", dir, "--log-level", "warn")
+	r := start(t, "", "lab", "--sip-port", "0", "--ub-listen", "127.0.0.1:0", "--kms-listen", "127.0.0.1:0", "--write-configs", dir, "--log-level", "warn")
 	r.out.waitFor(t, `(?m)^ready`, 30*time.Second)
 	out := r.out.String()
+	if !regexp.MustCompile(`KMS: +http://127\.0\.0\.1:\d+/kms/mikey \(kms\.home1\.net\) → http://127\.0\.0\.1:\d+/kms/mikey`).MatchString(out) {
+		t.Errorf("KMS front door not shown:\n%s", out)
+	}
 	for _, want := range []string{"registrar/proxy: 127.0.0.1:", "BSF Ub: http://127.0.0.1:", "KMS: http://127.0.0.1:",
 		"alice@home1.net IMS AKA sip:alice@home1.net", "carol@home1.net Digest sip:carol@home1.net", filepath.Join(dir, "bob.yaml")} {
 		if !has(out, want) {
@@ -261,7 +264,7 @@ func TestLabCommand(t *testing.T) {
 
 // Without --write-configs the lab prints the account configs, and they parse.
 func TestLabCommandPrintsConfigs(t *testing.T) {
-	r := start(t, "", "lab", "--sip-port", "0", "--log-level", "warn")
+	r := start(t, "", "lab", "--sip-port", "0", "--ub-listen", "127.0.0.1:0", "--kms-listen", "127.0.0.1:0", "--log-level", "warn")
 	r.out.waitFor(t, `(?m)^ready`, 30*time.Second)
 	docs := strings.Split(r.out.String(), "--- # ")
 	if len(docs) != 4 {
@@ -414,22 +417,43 @@ func TestCallAnswerThroughLabKMS(t *testing.T) {
 }
 
 // configs/alice.yaml and configs/bob.yaml call each other through the built-in lab (their
-// outbound proxy moved from 127.0.0.1:5060 to the test lab's port by --proxy): IMS AKA
-// registration and SDES.
+// outbound proxy, BSF and KMS moved from the fixed ports of imsphone lab to the test lab's by
+// flags): IMS AKA registration, GBA, KMS.
 func TestShippedConfigsCallThroughLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
 	l, _ := startLab(t)
 	cfg := func(n string) string { return filepath.Join("..", "..", "configs", n+".yaml") }
-	ans := start(t, "", "answer", "-c", cfg("bob"), "--proxy", l.SIPAddr, "--auto", "--max-calls", "1", "--log-level", "warn")
+	moved := []string{"--proxy", l.SIPAddr, "--kms-url", l.KMSURL, "--bsf-url", l.UbURL, "--log-level", "warn"}
+	ans := start(t, "", append([]string{"answer", "-c", cfg("bob"), "--auto", "--max-calls", "1"}, moved...)...)
 	ans.out.waitFor(t, `waiting for calls on`, 20*time.Second)
-	r := runReal(t, "call", "-c", cfg("alice"), "--proxy", l.SIPAddr, "--duration", "1s", "--log-level", "warn", "sip:bob@home1.net")
+	r := runReal(t, append([]string{"call", "-c", cfg("alice"), "--duration", "1s", "sip:bob@home1.net"}, moved...)...)
 	r.want(t, ExitOK)
-	if !has(r.stdout, "registered sip:alice@home1.net") || !has(r.stdout, "keys from sdes") {
+	if !has(r.stdout, "registered sip:alice@home1.net") || !has(r.stdout, "keys from mikey") {
 		t.Errorf("caller:\n%s", r.stdout)
 	}
 	if code := ans.wait(t, 20*time.Second); code != ExitOK || !has(ans.out.String(), "incoming call 1 from sip:alice@home1.net") {
 		t.Errorf("answer exit %d:\n%s\n%s", code, ans.out, ans.err)
+	}
+}
+
+// SIP over TCP through the lab (transport tcp from a flag): the requests leave over TCP, and a
+// MIKEY-TICKET INVITE needs no UDP size exemption.
+func TestCallAnswerThroughLabTCP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	_, dir := startLab(t)
+	ans := start(t, "", "answer", "-c", filepath.Join(dir, "bob.yaml"), "--transport", "tcp", "--auto", "--max-calls", "1", "--log-level", "warn")
+	ans.out.waitFor(t, `waiting for calls on`, 20*time.Second)
+	r := runReal(t, "call", "-c", filepath.Join(dir, "alice.yaml"), "--transport", "tcp", "--duration", "1s", "--log-level", "warn", "sip:bob@home1.net")
+	r.want(t, ExitOK)
+	// The registrar saw a TCP connection: its Service-Route says transport=tcp.
+	if !has(r.stdout, "keys from mikey") || !regexp.MustCompile(`service-route: +<sip:orig@127\.0\.0\.1:\d+;transport=tcp;lr>`).MatchString(r.stdout) {
+		t.Errorf("caller:\n%s", r.stdout)
+	}
+	if code := ans.wait(t, 20*time.Second); code != ExitOK {
+		t.Errorf("answer exit %d\n%s", code, ans.err)
 	}
 }

@@ -27,6 +27,7 @@ type accountFlags struct {
 	registrar, proxy, listen      string
 	mediaIP, impu, impi, user     string
 	security, requirement, codecs string
+	kmsURL, bsfURL, transport     string
 	expires                       time.Duration
 }
 
@@ -42,6 +43,9 @@ func (f *accountFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.user, "user", "", "contact user part (overrides identity.user)")
 	fl.StringVar(&f.security, "security", "", "media security: kms, sdes or none (overrides security.mode; default sdes)")
 	fl.StringVar(&f.requirement, "require", "", "mandatory or preferred (overrides security.requirement; default mandatory)")
+	fl.StringVar(&f.transport, "transport", "", "SIP transport of our requests: udp or tcp (overrides transport; default udp)")
+	fl.StringVar(&f.kmsURL, "kms-url", "", "KMS URL (overrides kms.urls)")
+	fl.StringVar(&f.bsfURL, "bsf-url", "", "BSF Ub URL (overrides bsf.url)")
 	fl.StringVar(&f.codecs, "codecs", "", "comma-separated codecs in preference order: PCMU,PCMA,telephone-event")
 	fl.DurationVar(&f.expires, "expires", 0, "registration lifetime to ask for (overrides expires; default 600s)")
 }
@@ -71,6 +75,11 @@ func (f *accountFlags) load(cmd *cobra.Command, needRegistrar bool) (*Account, e
 	set("user", &acc.Identity.User, f.user)
 	set("security", &acc.Security.Mode, f.security)
 	set("require", &acc.Security.Requirement, f.requirement)
+	set("bsf-url", &acc.BSF.URL, f.bsfURL)
+	set("transport", &acc.Transport, f.transport)
+	if cmd.Flags().Changed("kms-url") {
+		acc.KMS.URLs = []string{f.kmsURL}
+	}
 	if cmd.Flags().Changed("codecs") {
 		acc.Codecs = nil
 		for _, c := range strings.Split(f.codecs, ",") {
@@ -137,7 +146,7 @@ func (a *app) startUE(acc *Account, o ueOptions) (*ue, error) {
 		return nil, err
 	}
 	cfg := client.Config{
-		ListenAddr: acc.Listen, User: acc.Identity.User, AOR: acc.Identity.IMPU, Security: policy,
+		ListenAddr: acc.Listen, Transport: strings.ToLower(acc.Transport), User: acc.Identity.User, AOR: acc.Identity.IMPU, Security: policy,
 		Formats: acc.formats(), OutboundProxy: acc.OutboundProxy, AutoAnswer: o.autoAnswer,
 		IncomingQueue: o.queue, Rand: a.env.Rand, Logger: a.log, UserAgent: "imsphone/" + shortVersion(a.env.Version),
 	}
