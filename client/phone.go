@@ -174,25 +174,6 @@ func NewPhone(cfg Config) (*Phone, error) {
 	default:
 		return nil, fmt.Errorf("client: transport %q is neither udp nor tcp", cfg.Transport)
 	}
-	conn := cfg.Conn
-	if conn == nil {
-		la := cfg.ListenAddr
-		if la == "" {
-			la = "127.0.0.1:0"
-		}
-		if conn, err = net.ListenPacket("udp", la); err != nil {
-			return nil, fmt.Errorf("client: listen %s: %w", la, err)
-		}
-	}
-	ap, err := netip.ParseAddrPort(conn.LocalAddr().String())
-	if err != nil || ap.Addr().IsUnspecified() {
-		conn.Close()
-		return nil, fmt.Errorf("client: SIP socket %s needs a concrete address", conn.LocalAddr())
-	}
-	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	if !cfg.MediaIP.IsValid() {
-		cfg.MediaIP = ap.Addr()
-	}
 	var proxyRoute *sip.Uri
 	if cfg.OutboundProxy != "" {
 		proxyRoute = &sip.Uri{}
@@ -201,18 +182,27 @@ func NewPhone(cfg Config) (*Phone, error) {
 			u += ";transport=tcp"
 		}
 		if err := sip.ParseUri(u, proxyRoute); err != nil || proxyRoute.Host == "" {
-			if cfg.Conn == nil {
-				conn.Close()
-			}
 			return nil, fmt.Errorf("client: outbound proxy %q is not host:port: %v", cfg.OutboundProxy, err)
 		}
 	}
-	var tcpL net.Listener
-	if cfg.Transport == "tcp" {
-		if tcpL, err = net.Listen("tcp", ap.String()); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("client: listen tcp %s: %w", ap, err)
+	conn, tcpL, err := listenSIP(cfg)
+	if err != nil {
+		return nil, err
+	}
+	closeSockets := func() {
+		conn.Close()
+		if tcpL != nil {
+			tcpL.Close()
 		}
+	}
+	ap, err := netip.ParseAddrPort(conn.LocalAddr().String())
+	if err != nil || ap.Addr().IsUnspecified() {
+		closeSockets()
+		return nil, fmt.Errorf("client: SIP socket %s needs a concrete address", conn.LocalAddr())
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if !cfg.MediaIP.IsValid() {
+		cfg.MediaIP = ap.Addr()
 	}
 	p := &Phone{cfg: cfg, log: cfg.Logger.With("ua", cfg.User), conn: conn, tcp: tcpL, proxyRoute: proxyRoute, addr: ap, served: make(chan struct{}),
 		uac: map[string]*Call{}, uas: map[string]*Call{}, calls: map[*Call]struct{}{},
@@ -222,21 +212,15 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if p.aor = aor; cfg.AOR == "" {
 		p.aor = p.URI()
 	}
-	closeAll := func() {
-		conn.Close()
-		if tcpL != nil {
-			tcpL.Close()
-		}
-	}
 	if p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(ap.Addr().String()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(p.log)),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(p.log))); err != nil {
-		closeAll()
+		closeSockets()
 		return nil, err
 	}
 	if p.srv, err = sipgo.NewServer(p.ua, sipgo.WithServerLogger(p.log)); err != nil {
 		p.ua.Close()
-		closeAll()
+		closeSockets()
 		return nil, err
 	}
 	// UDP requests leave from the listening socket, so Via, Contact and the real source agree.
@@ -248,7 +232,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 	}
 	if p.cli, err = sipgo.NewClient(p.ua, copts...); err != nil {
 		p.ua.Close()
-		closeAll()
+		closeSockets()
 		return nil, err
 	}
 	p.dua = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.contact()}}
@@ -290,6 +274,48 @@ func NewPhone(cfg Config) (*Phone, error) {
 		}
 	}
 	return p, nil
+}
+
+// listenSIP opens the SIP sockets: the UDP socket (Config.Conn or a new one) and, for transport
+// tcp, a TCP listener on the same address. When the port is left to the kernel, the one it
+// gives UDP may be in use for TCP (by any TCP socket bound to it), so the pair is retried.
+func listenSIP(cfg Config) (net.PacketConn, net.Listener, error) {
+	tcp := cfg.Transport == "tcp"
+	if cfg.Conn != nil {
+		if !tcp {
+			return cfg.Conn, nil, nil
+		}
+		l, err := net.Listen("tcp", cfg.Conn.LocalAddr().String())
+		if err != nil {
+			return nil, nil, fmt.Errorf("client: listen tcp %s: %w", cfg.Conn.LocalAddr(), err)
+		}
+		return cfg.Conn, l, nil
+	}
+	la := cfg.ListenAddr
+	if la == "" {
+		la = "127.0.0.1:0"
+	}
+	tries := 1
+	if _, port, err := net.SplitHostPort(la); err == nil && port == "0" && tcp {
+		tries = 20
+	}
+	for i := 1; ; i++ {
+		pc, err := net.ListenPacket("udp", la)
+		if err != nil {
+			return nil, nil, fmt.Errorf("client: listen %s: %w", la, err)
+		}
+		if !tcp {
+			return pc, nil, nil
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l, nil
+		}
+		pc.Close()
+		if i >= tries {
+			return nil, nil, fmt.Errorf("client: listen tcp %s: %w", pc.LocalAddr(), err)
+		}
+	}
 }
 
 // URI is our SIP URI (and Contact): sip:user@ip:port.
