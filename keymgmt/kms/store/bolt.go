@@ -22,6 +22,7 @@ type Bolt struct {
 	db     *bolt.DB
 	serial bool
 	linger time.Duration
+	pace   time.Duration
 
 	// The group commit of the per-message writes (CheckAndRecord, IncrementTicketUse): callers
 	// queue their write and wait; one committer goroutine runs every queued write in one
@@ -40,6 +41,12 @@ type Bolt struct {
 	// digest of (identity, message id), with its expiry.
 	rmu    sync.Mutex
 	replay map[replayDigest]int64
+
+	// Users read so far (User), kept current by PutUser and DeleteUser; ugen counts those
+	// changes so that a read racing with one is not cached.
+	umu   sync.Mutex
+	users map[string]User
+	ugen  uint64
 }
 
 // hotOp is one queued per-message write; fn may run more than once (see hot).
@@ -68,7 +75,17 @@ type BoltOptions struct {
 	// SerialCommit gives every per-message write its own transaction and fsync, as before
 	// group commit: for comparison in benchmarks. The results are the same, only slower.
 	SerialCommit bool
+	// CommitInterval is the least time between the starts of two group commits
+	// [DefaultCommitInterval]; negative: none (commit as soon as the previous one is done).
+	// A write that finds the committer idle for longer is committed at once, so a lone write
+	// pays nothing; under load the writes of one interval share one commit. Each commit costs
+	// two syncs and their system time whatever its size, so back-to-back commits of a few writes
+	// each take the CPU the requests need.
+	CommitInterval time.Duration
 }
+
+// DefaultCommitInterval paces group commits under load (BoltOptions.CommitInterval).
+const DefaultCommitInterval = 2 * time.Millisecond
 
 // Buckets, one per concern.
 var (
@@ -130,7 +147,11 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	b := &Bolt{db: db, serial: opts.SerialCommit, linger: opts.BatchDelay, stopped: make(chan struct{})}
+	b := &Bolt{db: db, serial: opts.SerialCommit, linger: opts.BatchDelay, pace: opts.CommitInterval, stopped: make(chan struct{})}
+	b.users = map[string]User{}
+	if b.pace == 0 {
+		b.pace = DefaultCommitInterval
+	}
 	if err := b.loadReplay(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -194,6 +215,7 @@ func (b *Bolt) hot(ctx context.Context, fn func(*bolt.Tx) error) error {
 // committer runs the group commits until Close, then commits what is left and stops.
 func (b *Bolt) committer() {
 	defer close(b.stopped)
+	var last time.Time // start of the previous commit
 	for {
 		b.mu.Lock()
 		for len(b.queue) == 0 && !b.closed {
@@ -203,11 +225,16 @@ func (b *Bolt) committer() {
 			b.mu.Unlock()
 			return
 		}
-		if b.linger > 0 && len(b.queue) < maxGroup && !b.closed {
+		wait := b.linger
+		if p := b.pace - time.Since(last); p > wait {
+			wait = p
+		}
+		if wait > 0 && len(b.queue) < maxGroup && !b.closed {
 			b.mu.Unlock()
-			time.Sleep(b.linger)
+			time.Sleep(wait)
 			b.mu.Lock()
 		}
+		last = time.Now()
 		n := min(len(b.queue), maxGroup)
 		group := make([]*hotOp, n)
 		copy(group, b.queue)
@@ -427,9 +454,27 @@ func (b *Bolt) PutUser(ctx context.Context, u User) error {
 	if err != nil {
 		return err
 	}
-	return b.update(ctx, func(tx *bolt.Tx) error {
+	err = b.update(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketUsers).Put([]byte(u.IMPI), v)
 	})
+	if err == nil {
+		b.cacheUser(u.IMPI, u.clone(), true)
+	}
+	return err
+}
+
+// cacheUser records a change of a user (set: u, else deleted) in the cache that saves User a
+// transaction and a JSON decoding per message. One process holds the file, so the cache sees
+// every change.
+func (b *Bolt) cacheUser(impi string, u User, set bool) {
+	b.umu.Lock()
+	defer b.umu.Unlock()
+	b.ugen++
+	if set {
+		b.users[impi] = u
+	} else {
+		delete(b.users, impi)
+	}
 }
 
 func decodeUser(k, v []byte) (User, error) {
@@ -441,7 +486,19 @@ func decodeUser(k, v []byte) (User, error) {
 }
 
 func (b *Bolt) User(ctx context.Context, impi string) (User, error) {
-	var u User
+	if err := ctx.Err(); err != nil {
+		return User{}, err
+	}
+	if b.isClosed() {
+		return User{}, fmt.Errorf("%w: %v", ErrClosed, bolt.ErrDatabaseNotOpen)
+	}
+	b.umu.Lock()
+	u, ok := b.users[impi]
+	gen := b.ugen
+	b.umu.Unlock()
+	if ok {
+		return u.clone(), nil
+	}
 	err := b.view(ctx, func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketUsers).Get([]byte(impi))
 		if v == nil {
@@ -451,17 +508,29 @@ func (b *Bolt) User(ctx context.Context, impi string) (User, error) {
 		u, err = decodeUser([]byte(impi), v)
 		return err
 	})
+	if err == nil {
+		// Only if no PutUser or DeleteUser ran meanwhile: what we read may be older than it.
+		b.umu.Lock()
+		if b.ugen == gen {
+			b.users[impi] = u.clone()
+		}
+		b.umu.Unlock()
+	}
 	return u, err
 }
 
 func (b *Bolt) DeleteUser(ctx context.Context, impi string) error {
-	return b.update(ctx, func(tx *bolt.Tx) error {
+	err := b.update(ctx, func(tx *bolt.Tx) error {
 		bk := tx.Bucket(bucketUsers)
 		if bk.Get([]byte(impi)) == nil {
 			return fmt.Errorf("%w: user %q", ErrNotFound, impi)
 		}
 		return bk.Delete([]byte(impi))
 	})
+	if err == nil {
+		b.cacheUser(impi, User{}, false)
+	}
+	return err
 }
 
 func (b *Bolt) Users(ctx context.Context) ([]User, error) {
