@@ -174,6 +174,22 @@ func TestRegisterUntilInterrupted(t *testing.T) {
 	}
 }
 
+// A USIM whose K is not the subscriber's finds the registrar's AUTN MAC wrong: no RES is sent
+// and imsphone exits 3 (as aka does for a MAC failure).
+func TestRegisterNetworkAuthFailure(t *testing.T) {
+	_, dir := startLab(t)
+	bad := filepath.Join(dir, "bad.yaml")
+	b, _ := os.ReadFile(filepath.Join(dir, "alice.yaml"))
+	if err := os.WriteFile(bad, bytes.Replace(b, []byte("465b5ce8b199b49faa5f0a2ee238a6bc"), []byte("00000000000000000000000000000000"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runReal(t, "register", "-c", bad, "--once", "--log-level", "error")
+	r.want(t, ExitAuthFail)
+	if !strings.Contains(r.stderr, "network authentication failed") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+}
+
 func TestRegisterRefused(t *testing.T) {
 	_, dir := startLab(t)
 	bad := filepath.Join(dir, "bad.yaml")

@@ -53,6 +53,11 @@ func (a *app) registerAndPrint(ctx context.Context, u *ue) error {
 	if u.acc.Registrar == "" {
 		return nil
 	}
+	via := ""
+	if u.acc.OutboundProxy != "" {
+		via = " via " + u.acc.OutboundProxy
+	}
+	fmt.Fprintf(a.env.Stdout, "registering %s at %s%s ...\n", uriString(u.phone.AOR()), u.acc.Registrar, via)
 	start := time.Now()
 	if err := u.register(ctx); err != nil {
 		return registerError(err)

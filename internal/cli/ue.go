@@ -239,6 +239,9 @@ func (u *ue) close() {
 	if u.usim != nil {
 		u.usim.Close()
 	}
+	for _, f := range u.acc.secrets() {
+		clear(f.s.value)
+	}
 }
 
 func shortVersion(v string) string {
