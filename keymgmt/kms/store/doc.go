@@ -46,9 +46,13 @@
 //     message (ts < epoch + skew). We keep the entries durable and the restart refusal-free.
 //   - Group commit makes that affordable: callers queue their write, one committer runs all
 //     queued writes in one transaction and one sync, then answers them; writes arriving during a
-//     sync form the next group, so groups grow with the load and no timer adds latency. Each write
-//     still runs alone, in order, inside the transaction, so test-and-set stays atomic; a failed
-//     group is retried one write per transaction so that one bad write fails only its caller.
+//     commit form the next group, so groups grow with the load. Commits start at least
+//     BoltOptions.CommitInterval (2 ms) apart: a lone write finds the committer idle and is
+//     committed at once, while under load each commit (two fdatasyncs and their system time,
+//     whatever its size) serves more writes; measured, back-to-back commits of a few writes each
+//     cost 60-100 us more CPU per REQUEST+RESOLVE pair. Each write still runs alone, in order,
+//     inside the transaction, so test-and-set stays atomic; a failed group is retried one write
+//     per transaction so that one bad write fails only its caller.
 //   - The replay cache is an append-only log in the file (sequence-numbered records, so a group
 //     of n entries dirties one or two pages instead of n random ones) with an index in memory
 //     that answers "seen?" and is rebuilt from the log at open. A new entry enters the index
