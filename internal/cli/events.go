@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -37,6 +38,7 @@ func (a *app) followCall(ctx context.Context, call *client.Call, plan callPlan) 
 	played := plan.played
 	var hangup <-chan struct{}
 	hungUp := false
+	hangErr := make(chan error, 1)
 	hang := func(why string) {
 		if hungUp {
 			return
@@ -46,9 +48,7 @@ func (a *app) followCall(ctx context.Context, call *client.Call, plan callPlan) 
 		go func() {
 			hctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := call.Hangup(hctx); err != nil {
-				a.log.Warn("hang-up failed", "error", err)
-			}
+			hangErr <- call.Hangup(hctx)
 		}()
 	}
 	done := ctx.Done()
@@ -69,6 +69,14 @@ func (a *app) followCall(ctx context.Context, call *client.Call, plan callPlan) 
 		case <-hangup:
 			hangup = nil
 			hang("end of the played file")
+		case err := <-hangErr:
+			if err != nil && !errors.Is(err, client.ErrCallEnded) {
+				// The peer does not answer our BYE or CANCEL: give up on it rather than
+				// keep the user waiting (Phone.Close tries once more).
+				fmt.Fprintf(out, "hang-up failed: %v\n", err)
+				res.ended = client.Event{Kind: client.EventEnded, By: client.Local, Reason: "hang-up failed"}
+				return res
+			}
 		case e, ok := <-events:
 			if !ok {
 				if res.ended.Kind == 0 {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -79,9 +80,14 @@ type running struct {
 // start runs imsphone in-process in the background with a real clock and crypto/rand.
 func start(t *testing.T, stdin string, args ...string) *running {
 	t.Helper()
+	return startIn(t, strings.NewReader(stdin), args...)
+}
+
+func startIn(t *testing.T, stdin io.Reader, args ...string) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{out: newSyncBuffer(), err: newSyncBuffer(), cancel: cancel, done: make(chan int, 1)}
-	env := Env{Stdin: strings.NewReader(stdin), Stdout: r.out, Stderr: r.err}
+	env := Env{Stdin: stdin, Stdout: r.out, Stderr: r.err}
 	go func() { r.done <- Execute(ctx, env, args) }()
 	t.Cleanup(func() {
 		cancel()
@@ -471,5 +477,27 @@ func TestCallAnswerThroughLabTCP(t *testing.T) {
 	}
 	if code := ans.wait(t, 20*time.Second); code != ExitOK {
 		t.Errorf("answer exit %d\n%s", code, ans.err)
+	}
+}
+
+// Ctrl-C while the callee still rings: the caller CANCELs (RFC 3261 §9.1), prints the 487 and
+// exits 1; the callee, still asking on stdin, sees a missed call.
+func TestCallInterruptedWhileRinging(t *testing.T) {
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	ans := startIn(t, pr, "answer", "--listen", "127.0.0.1:0", "--max-calls", "1", "--log-level", "warn")
+	addr := ans.out.waitFor(t, `waiting for calls on \S+ \((127\.0\.0\.1:\d+)`, 20*time.Second)
+	c := start(t, "", "call", "--log-level", "warn", "sip:bob@"+addr)
+	c.out.waitFor(t, "ringing: 180 Ringing", 20*time.Second)
+	c.cancel()
+	if code := c.wait(t, 30*time.Second); code != ExitError {
+		t.Fatalf("call exit %d\n%s\n%s", code, c.out, c.err)
+	}
+	if out := c.out.String(); !has(out, "hanging up (interrupted)") || !has(out, "ended by local: 487 Request Terminated") {
+		t.Errorf("caller:\n%s", out)
+	}
+	ans.out.waitFor(t, `ended by remote`, 20*time.Second)
+	if code := ans.wait(t, 20*time.Second); code != ExitOK {
+		t.Errorf("answer exit %d", code)
 	}
 }
