@@ -76,10 +76,10 @@ func tsharkFields(t testing.TB, file, filter string, decode []string, fields ...
 	return rows
 }
 
-// tsharkJSON reads a capture as tshark's JSON (-T json).
+// tsharkJSON reads a capture as tshark's JSON (-T json) with raw bytes (-x: "<field>_raw").
 func tsharkJSON(t testing.TB, file, filter string, decode []string) []map[string]any {
 	t.Helper()
-	args := []string{"-r", file, "-Y", filter, "-T", "json"}
+	args := []string{"-r", file, "-Y", filter, "-T", "json", "-x"}
 	for _, d := range decode {
 		args = append(args, "-d", d)
 	}

@@ -41,7 +41,9 @@ var peers = []struct {
 	}},
 	{"tshark", "tshark", []string{"-v"}, regexp.MustCompile(`TShark \(Wireshark\) ([0-9][^ ]*)`), []string{
 		"Wireshark 4.0 does not know the RFC 6043 payloads (TR, RANDR, TP, TICKET): MIKEY dissection stops at the first of them.",
-		"Wireshark decodes only session-level a=key-mgmt; media-level MIKEY is decoded offline (text2pcap, -d udp.port==X,mikey).",
+		"Wireshark 4.0 does not know the GENERIC-ID CS ID map (type 2, RFC 6043 §6.1.1) of TRANSFER_INIT/RESP: it decodes their HDR up to the map type and then reads from the wrong offset, so only the HDR is compared for them.",
+		"Wireshark decodes only session-level a=key-mgmt; imsphone puts MIKEY at media level, so those blobs are decoded offline (text2pcap, -d udp.port==2269,mikey). The KMS exchanges (HTTP, application/mikey) are decoded natively.",
+		"The capture runs imsphone demo in a private network namespace (unshare -n) so that it holds nothing else; where unshare is not permitted the test skips (fails with IMSPHONE_REQUIRE_PEERS=1).",
 	}},
 }
 
