@@ -161,12 +161,16 @@ func endReason(e client.Event) string {
 	return s
 }
 
-// statsLine is the final one-line summary of a call.
+// statsLine is the one-line summary of a call (d: its duration, 0 to leave it out).
 func statsLine(d time.Duration, st *media.Stats) string {
 	if st == nil {
 		return "stats: no media"
 	}
-	return fmt.Sprintf("stats: duration %v, sent %d packets, received %d, lost %d (%.2f%%), jitter %v, MOS %.2f, SRTP auth failures %d, SRTCP auth failures %d",
-		d.Round(100*time.Millisecond), st.PacketsSent, st.PacketsReceived, st.PacketsLost, 100*st.LossFraction,
+	dur := ""
+	if d > 0 {
+		dur = fmt.Sprintf("duration %v, ", d.Round(100*time.Millisecond))
+	}
+	return fmt.Sprintf("stats: %ssent %d packets, received %d, lost %d (%.2f%%), jitter %v, MOS %.2f, SRTP auth failures %d, SRTCP auth failures %d",
+		dur, st.PacketsSent, st.PacketsReceived, st.PacketsLost, 100*st.LossFraction,
 		st.Jitter.Round(10*time.Microsecond), st.MOS, st.SRTPAuthFailures, st.SRTCPAuthFailures)
 }

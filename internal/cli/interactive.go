@@ -339,7 +339,7 @@ func (s *session) exec(ctx context.Context, line string) bool {
 				fmt.Fprintln(out, "stats: no media yet")
 				return false
 			}
-			fmt.Fprintln(out, statsLine(0, &st)[len("stats: "):])
+			fmt.Fprintln(out, statsLine(0, &st))
 			fmt.Fprintf(out, "  detail: %v\n", st)
 		}
 	case "status":
