@@ -1,5 +1,5 @@
 // Package cli implements the imsphone command line: the root command with its version and
-// logging flags, and the tester tools. cmd/imsphone only hands it the process's stdin, stdout,
+// logging flags, the phone's everyday commands, the lab, and the tester tools. cmd/imsphone only hands it the process's stdin, stdout,
 // stderr and arguments (Execute), so every command runs in-process in tests.
 //
 // Commands and the clauses they implement:
@@ -18,6 +18,20 @@
 //     §4.5.2) with HTTP Digest AKA (RFC 3310) answered by a software USIM, AUTS resynchronisation
 //     (TS 33.102 §6.3.5), and Ks_(ext)_NAF (TS 33.220 Annex B.3) for a NAF_Id with the Ua security
 //     protocol identifier of Annex H (default: the KMS of TS 33.328).
+//   - register, call, answer, phone (the everyday commands): an account (account.go: the YAML of
+//     configs/alice.yaml, strict keys, errors naming file, line and field; secrets inline, from
+//     the environment or from a file) wired to a client.Phone (ue.go): Digest (RFC 3261 §22) or
+//     IMS AKA with a software USIM (RFC 3310, TS 33.203 §6.1), an outbound proxy (the P-CSCF of
+//     TS 24.229 §5.1.1.1), and for security mode kms GBA over Ub (TS 33.220 §4.5.2) keying the
+//     KMS client and MIKEY-TICKET (TS 33.328, RFC 6043). register binds and refreshes (RFC 3261
+//     §10.2, TS 24.229 §5.1.1.4) and de-registers with Expires: 0 (§10.2.2); call sends the
+//     INVITE and, on Ctrl-C before the answer, CANCEL (§9.1); DTMF goes as RFC 4733 events;
+//     phone's hold and resume are re-INVITEs (RFC 3264 §8.4) retried once after a 491 with
+//     RFC 3261 §14.1's wait. Without a registrar, call and answer work peer to peer.
+//   - lab: internal/lab as a process, with fixed front doors for Ub and the KMS, printing or
+//     writing an account config per subscriber.
+//   - --keylog: the SRTP master keys of each stream direction (client.Config.KeyLog format), for
+//     decrypting captures; a warning goes to stderr whenever it is on.
 //
 // Secrets the user asks for are the output of aka (RES, CK, IK, AUTS are its purpose); decrypted
 // MIKEY keys, Ks and Ks_NAF are printed only with --show-keys, which warns on stderr. Keys never
