@@ -146,24 +146,30 @@ func (c *Call) SetupTime() time.Duration {
 
 // Stats returns the media statistics (false before media starts).
 func (c *Call) Stats() (media.Stats, bool) {
-	c.mu.Lock()
-	ms := c.media
-	c.mu.Unlock()
-	if ms == nil || ms.stream == nil {
+	st := c.stream()
+	if st == nil {
 		return media.Stats{}, false
 	}
-	return ms.stream.Stats(), true
+	return st.Stats(), true
+}
+
+// stream is the running media stream, nil before media starts.
+func (c *Call) stream() *media.Stream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.media == nil {
+		return nil
+	}
+	return c.media.stream
 }
 
 // SendDTMF sends digits as RFC 4733 telephone-events.
 func (c *Call) SendDTMF(digits string) error {
-	c.mu.Lock()
-	ms := c.media
-	c.mu.Unlock()
-	if ms == nil || ms.stream == nil {
+	st := c.stream()
+	if st == nil {
 		return errors.New("client: no media")
 	}
-	return ms.stream.SendDTMF(digits)
+	return st.SendDTMF(digits)
 }
 
 func (c *Call) emit(e Event) {
@@ -188,6 +194,9 @@ func (c *Call) end(by Party, code int, reason, warning string) {
 	c.endOnce.Do(func() {
 		c.mu.Lock()
 		ms := c.media
+		if ms != nil {
+			ms.stopped = true
+		}
 		c.mu.Unlock()
 		var st *media.Stats
 		if ms != nil {

@@ -19,8 +19,12 @@ import (
 // mediaSession is a call's RTP (and, until RTCP-mux is agreed, RTCP) socket and its stream.
 type mediaSession struct {
 	rtp, rtcp *net.UDPConn
-	stream    *media.Stream
-	gate      *gateSource
+	// stream, gate and stopped are guarded by the call's mu. Once stopped is set (the call
+	// ended), stream is never set again, so a start that loses the race with the end stops the
+	// stream it made instead of leaving it running.
+	stream  *media.Stream
+	gate    *gateSource
+	stopped bool
 }
 
 // gateSource silences what we send while our direction does not send (hold). media.Stream has
@@ -65,7 +69,7 @@ func (ms *mediaSession) local(mux bool) sdpoa.Local {
 }
 
 // stop ends the stream (RTCP BYE, RFC 3550 §6.6) or closes the unused sockets, and returns the
-// final statistics.
+// final statistics. The caller has set stopped under the call's mu.
 func (ms *mediaSession) stop() *media.Stats {
 	if ms.stream == nil {
 		ms.rtp.Close()
@@ -94,11 +98,11 @@ func (c *Call) startMedia(ms *mediaSession, n *sdpoa.Negotiated, k *keymgmt.Keys
 	if src == nil {
 		src = audio.Silence()
 	}
-	ms.gate = &gateSource{src: src}
-	ms.gate.mute.Store(!n.Direction.Sends())
+	gate := &gateSource{src: src}
+	gate.mute.Store(!n.Direction.Sends())
 	cfg := media.Config{Conn: ms.rtp, Remote: net.UDPAddrFromAddrPort(n.Remote), RTCPMux: n.RTCPMux,
 		Codec: cd, PayloadTypes: media.PayloadTypes{TelephoneEvent: n.TelephoneEvent},
-		Source: ms.gate, Sink: opts.Sink, Logger: c.log, RTCPMinInterval: c.p.cfg.RTCPMinInterval}
+		Source: gate, Sink: opts.Sink, Logger: c.log, RTCPMinInterval: c.p.cfg.RTCPMinInterval}
 	if n.RTCPMux {
 		ms.rtcp.Close()
 	} else {
@@ -126,7 +130,13 @@ func (c *Call) startMedia(ms *mediaSession, n *sdpoa.Negotiated, k *keymgmt.Keys
 		return fmt.Errorf("client: media start: %w", err)
 	}
 	c.mu.Lock()
-	ms.stream = st
+	if ms.stopped {
+		// The call ended (a BYE, CANCEL or Close) while the stream was being made.
+		c.mu.Unlock()
+		st.Stop()
+		return ErrCallEnded
+	}
+	ms.stream, ms.gate = st, gate
 	c.keys, c.neg = k, n
 	c.mu.Unlock()
 	suite, source := "none", "none"

@@ -2,12 +2,15 @@ package client
 
 import (
 	"context"
+	"errors"
+	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/imsphone/imsphone/client/sdpoa"
 	"github.com/imsphone/imsphone/keymgmt"
 )
 
@@ -246,4 +249,28 @@ func sipURI(s string) (sip.Uri, error) {
 	var u sip.Uri
 	err := sip.ParseUri(s, &u)
 	return u, err
+}
+
+// A call that ends (BYE, CANCEL, Close) while its media is being started must not be left
+// with a running stream: startMedia after end stops what it made and reports ErrCallEnded.
+// Under load this race left a stream running on closed sockets (seen by the race detector in
+// TestCloseEndsCalls and TestPreferredFallsBackToPlain).
+func TestStartMediaAfterEnd(t *testing.T) {
+	p := newPhone(t, "alice", keymgmt.ModeNone, keymgmt.Preferred, nil)
+	c := p.newCall(true, "race-call", "sip:bob@127.0.0.1")
+	ms, err := p.openMedia()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	c.media = ms
+	c.mu.Unlock()
+	c.end(Remote, 0, "BYE", "")
+	n := &sdpoa.Negotiated{Remote: netip.MustParseAddrPort("127.0.0.1:9"), RTCPMux: true, Codec: sdpoa.PCMU, Direction: sdpoa.SendRecv}
+	if err := c.startMedia(ms, n, nil, CallOptions{}); !errors.Is(err, ErrCallEnded) {
+		t.Fatalf("startMedia after end: %v", err)
+	}
+	if st := c.stream(); st != nil {
+		t.Fatal("a stream was installed on an ended call")
+	}
 }

@@ -222,7 +222,9 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 	}
 	c.markAnswered()
 	c.emit(Event{Kind: EventAnswered, Code: res.StatusCode, Reason: res.Reason})
-	if err := c.startMedia(ms, n, keys, opts); err != nil {
+	if err := c.startMedia(ms, n, keys, opts); errors.Is(err, ErrCallEnded) {
+		return
+	} else if err != nil {
 		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
 		defer cancel()
 		cs.Bye(ctx)
