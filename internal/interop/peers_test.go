@@ -107,6 +107,29 @@ func freePortRange(t testing.TB, n int) (lo, hi int) {
 	return 0, 0
 }
 
+// waitUDPBound waits until some socket is bound to the UDP port (read from /proc/net/udp, so
+// that probing cannot steal the port from the peer that is binding it).
+func waitUDPBound(p *peerProc, port int, within time.Duration) error {
+	want := fmt.Sprintf(":%04X ", port)
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/net/udp")
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(string(b), "\n")[1:] {
+			if f := strings.Fields(l); len(f) > 1 && strings.HasSuffix(f[1]+" ", want) {
+				return nil
+			}
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before binding UDP port %d", p.name, port)
+		default:
+		}
+	}
+	return fmt.Errorf("%s: UDP port %d not bound within %v", p.name, port, within)
+}
+
 // peerProc is a running external program whose output is kept (and written to a log file in
 // the test's directory) and can be waited on line by line.
 type peerProc struct {

@@ -55,6 +55,13 @@ func startSippPort(t testing.TB, name, remote string, port int, subst map[string
 	}
 	p := startPeer(t, dir, bin, argv...)
 	sp := &sipp{proc: p, port: port, dir: dir}
+	if remote == "" {
+		// A UAS must listen before the test sends to it: a first INVITE sent too early would be
+		// lost and only its retransmission answered.
+		if err := waitUDPBound(p, port, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, f := range []string{"messages.log", "errors.log", "log.log"} {
