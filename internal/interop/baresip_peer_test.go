@@ -3,6 +3,7 @@ package interop
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -188,29 +189,21 @@ func (c *baresipCtrl) close() { c.conn.Close() }
 func (c *baresipCtrl) read() {
 	r := bufio.NewReader(c.conn)
 	for {
-		lenStr, err := r.ReadString(':')
+		msg, err := readNetstring(r, 1<<20)
 		if err != nil {
-			return
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(lenStr, ":")))
-		if err != nil || n < 0 || n > 1<<20 {
-			return
-		}
-		buf := make([]byte, n+1)
-		if _, err := io.ReadFull(r, buf); err != nil || buf[n] != ',' {
 			return
 		}
 		var kind struct {
 			Event    bool `json:"event"`
 			Response bool `json:"response"`
 		}
-		if json.Unmarshal(buf[:n], &kind) != nil {
+		if json.Unmarshal(msg, &kind) != nil {
 			continue
 		}
 		switch {
 		case kind.Response:
 			var rsp baresipResponse
-			json.Unmarshal(buf[:n], &rsp)
+			json.Unmarshal(msg, &rsp)
 			c.mu.Lock()
 			ch := c.resp[rsp.Token]
 			delete(c.resp, rsp.Token)
@@ -220,7 +213,7 @@ func (c *baresipCtrl) read() {
 			}
 		case kind.Event:
 			var ev baresipEvent
-			json.Unmarshal(buf[:n], &ev)
+			json.Unmarshal(msg, &ev)
 			c.evMu.Lock()
 			c.events = append(c.events, ev)
 			close(c.change)
@@ -228,6 +221,54 @@ func (c *baresipCtrl) read() {
 			c.evMu.Unlock()
 		}
 	}
+}
+
+// readNetstring reads one netstring (D. J. Bernstein, "Netstrings", 1997: decimal length
+// without leading zeros, ":", that many bytes, ","), the framing of baresip's ctrl_tcp.
+func readNetstring(r *bufio.Reader, maxLen int) ([]byte, error) {
+	n, digits := 0, 0
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			if digits > 0 && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		if b == ':' {
+			break
+		}
+		if b < '0' || b > '9' {
+			return nil, fmt.Errorf("netstring: length digit %d is %q", digits, b)
+		}
+		if digits == 1 && n == 0 {
+			return nil, errors.New("netstring: length has a leading zero")
+		}
+		n = n*10 + int(b-'0')
+		digits++
+		if n > maxLen {
+			return nil, fmt.Errorf("netstring: length %d over %d", n, maxLen)
+		}
+	}
+	if digits == 0 {
+		return nil, errors.New("netstring: empty length")
+	}
+	buf := make([]byte, n+1)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, fmt.Errorf("netstring: %d of %d bytes: %w", n+1, n+1, io.ErrUnexpectedEOF)
+	}
+	if buf[n] != ',' {
+		return nil, fmt.Errorf("netstring: byte %d after the %d-byte payload is %q, want ','", n, n, buf[n])
+	}
+	return buf[:n], nil
+}
+
+// appendNetstring frames payload as a netstring.
+func appendNetstring(dst, payload []byte) []byte {
+	dst = strconv.AppendInt(dst, int64(len(payload)), 10)
+	dst = append(dst, ':')
+	dst = append(dst, payload...)
+	return append(dst, ',')
 }
 
 // command runs one baresip command ("dial sip:..", "hangup", "hold", ...) and returns its
@@ -241,7 +282,7 @@ func (c *baresipCtrl) command(line string, within time.Duration) (baresipRespons
 	c.resp[tok] = ch
 	c.mu.Unlock()
 	js, _ := json.Marshal(map[string]string{"command": cmd, "params": params, "token": tok})
-	if _, err := fmt.Fprintf(c.conn, "%d:%s,", len(js), js); err != nil {
+	if _, err := c.conn.Write(appendNetstring(nil, js)); err != nil {
 		return baresipResponse{}, err
 	}
 	select {
