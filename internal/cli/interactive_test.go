@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,20 @@ func TestInteractiveCalls(t *testing.T) {
 	p.out.waitFor(t, "updated: direction sendrecv", 10*time.Second)
 	p.send(t, "stats")
 	p.out.waitFor(t, `detail: ssrc=`, 10*time.Second)
+	// Let at least 1.5 s of the tone reach the peer before hanging up: the stats command's
+	// packet count, polled.
+	deadline := time.Now().Add(20 * time.Second)
+	for n := 1; ; n++ {
+		p.send(t, "stats")
+		sent, _ := strconv.Atoi(p.out.waitFor(t, fmt.Sprintf(`(?s)(?:stats: sent \d+ packets.*?){%d}stats: sent (\d+) packets`, n), 10*time.Second))
+		if sent >= 75 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d packets sent", sent)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	p.send(t, "status")
 	p.out.waitFor(t, "call with sip:bob@", 10*time.Second)
 	p.send(t, "dial sip:bob@"+addr)
