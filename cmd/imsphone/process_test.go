@@ -263,4 +263,13 @@ func TestProcessesCallAndAnswer(t *testing.T) {
 			t.Errorf("lab: exit %d after SIGINT\n%s\n%s", code, labProc.out, labProc.err)
 		}
 	})
+
+	t.Run("lab stops on SIGTERM", func(t *testing.T) {
+		labProc := startProc(t, bin, "lab", "lab", "--sip-port", "0", "--ub-listen", "", "--kms-listen", "", "--log-level", "warn")
+		labProc.waitFor(t, `(?m)^ready`, 30*time.Second)
+		labProc.cmd.Process.Signal(syscall.SIGTERM)
+		if code := labProc.wait(t, 20*time.Second); code != 0 || !strings.HasSuffix(labProc.out.String(), "stopping\nstopped\n") {
+			t.Errorf("lab: exit %d after SIGTERM\n%s\n%s", code, labProc.out, labProc.err)
+		}
+	})
 }
