@@ -43,7 +43,7 @@ var peers = []struct {
 		"Wireshark 4.0 does not know the RFC 6043 payloads (TR, RANDR, TP, TICKET): MIKEY dissection stops at the first of them.",
 		"Wireshark 4.0 does not know the GENERIC-ID CS ID map (type 2, RFC 6043 §6.1.1) of TRANSFER_INIT/RESP: it decodes their HDR up to the map type and then reads from the wrong offset, so only the HDR is compared for them.",
 		"Wireshark decodes only session-level a=key-mgmt; imsphone puts MIKEY at media level, so those blobs are decoded offline (text2pcap, -d udp.port==2269,mikey). The KMS exchanges (HTTP, application/mikey) are decoded natively.",
-		"The capture runs imsphone demo in a private network namespace (unshare -n) so that it holds nothing else; where unshare is not permitted the test skips (fails with IMSPHONE_REQUIRE_PEERS=1).",
+		"The capture runs imsphone demo in a private network namespace (unshare -n, or unshare -r -n without CAP_SYS_ADMIN) so that it holds nothing else; where neither is permitted the test skips (fails with IMSPHONE_REQUIRE_PEERS=1).",
 	}},
 }
 

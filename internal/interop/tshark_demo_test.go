@@ -48,11 +48,23 @@ func runDemoCaptured(t *testing.T) (string, []byte) {
 	requirePeer(t, "text2pcap")
 	requirePeer(t, "unshare")
 	requirePeer(t, "ip")
-	if out, err := exec.Command("unshare", "-n", "true").CombinedOutput(); err != nil {
-		if os.Getenv("IMSPHONE_REQUIRE_PEERS") == "1" {
-			t.Fatalf("unshare -n (a private loopback for the capture) fails here: %v %s", err, out)
+	// A network namespace needs CAP_SYS_ADMIN; unprivileged, a user namespace (-r) grants it
+	// inside, where dumpcap may then capture on the private loopback.
+	var unshareArgs []string
+	var tried []string
+	for _, args := range [][]string{{"-n"}, {"-r", "-n"}} {
+		out, err := exec.Command("unshare", append(args, "ip", "link", "set", "lo", "up")...).CombinedOutput()
+		if err == nil {
+			unshareArgs = args
+			break
 		}
-		t.Skipf("unshare -n not permitted: %v %s", err, out)
+		tried = append(tried, fmt.Sprintf("unshare %s: %v %s", strings.Join(args, " "), err, out))
+	}
+	if unshareArgs == nil {
+		if os.Getenv("IMSPHONE_REQUIRE_PEERS") == "1" {
+			t.Fatalf("no private loopback for the capture: %s", strings.Join(tried, "; "))
+		}
+		t.Skipf("no private loopback for the capture: %s", strings.Join(tried, "; "))
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "imsphone")
@@ -63,7 +75,7 @@ func runDemoCaptured(t *testing.T) (string, []byte) {
 	}
 	capFile := filepath.Join(dir, "demo.pcapng")
 	outFile, errFile, tsOut := filepath.Join(dir, "demo.json"), filepath.Join(dir, "demo.err"), filepath.Join(dir, "tshark.out")
-	cmd := exec.CommandContext(ctx, "unshare", "-n", "bash", "-c", demoScript)
+	cmd := exec.CommandContext(ctx, "unshare", append(unshareArgs, "bash", "-c", demoScript)...)
 	cmd.Env = append(os.Environ(), "CAP="+capFile, "TSOUT="+tsOut, "BIN="+bin, "OUT="+outFile, "ERR="+errFile)
 	out, err := cmd.CombinedOutput()
 	report, _ := os.ReadFile(outFile)
