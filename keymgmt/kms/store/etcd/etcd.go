@@ -370,10 +370,12 @@ func (s *Store) PruneTicketKeys(ctx context.Context, now time.Time) (int, error)
 		return 0, err
 	}
 	defer cancel()
-	g, err := s.c.Get(ctx, s.keyTicketKeys(), clientv3.WithPrefix())
+	t, err := s.c.Txn(ctx).Then(clientv3.OpGet(s.keyTicketKeys(), clientv3.WithPrefix()),
+		clientv3.OpGet(s.keyCurrent(), clientv3.WithCountOnly())).Commit()
 	if err != nil {
 		return 0, s.wrap("prune ticket keys", err)
 	}
+	g, hasCurrent := t.Responses[0].GetResponseRange(), t.Responses[1].GetResponseRange().Count > 0
 	n := 0
 	for _, kv := range g.Kvs {
 		id, err := s.idOf(kv.Key)
@@ -387,9 +389,14 @@ func (s *Store) PruneTicketKeys(ctx context.Context, now time.Time) (int, error)
 		if k.Retire.IsZero() || k.Retire.After(now) {
 			continue
 		}
+		// etcd fails a value comparison on a missing key, so "not current" needs its own form
+		// when there is no current key.
+		notCurrent := clientv3.Compare(clientv3.Value(s.keyCurrent()), "!=", strconv.FormatUint(uint64(id), 10))
+		if !hasCurrent {
+			notCurrent = clientv3.Compare(clientv3.CreateRevision(s.keyCurrent()), "=", 0)
+		}
 		r, err := s.c.Txn(ctx).If(
-			clientv3.Compare(clientv3.ModRevision(string(kv.Key)), "=", kv.ModRevision),
-			clientv3.Compare(clientv3.Value(s.keyCurrent()), "!=", strconv.FormatUint(uint64(id), 10)),
+			clientv3.Compare(clientv3.ModRevision(string(kv.Key)), "=", kv.ModRevision), notCurrent,
 		).Then(clientv3.OpDelete(string(kv.Key))).Commit()
 		if err != nil {
 			return n, s.wrap("prune ticket keys", err)

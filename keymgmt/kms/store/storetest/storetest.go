@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"TicketKeyRotation", testTicketKeyRotation},
 		{"TicketKeyValidation", testTicketKeyValidation},
 		{"TicketKeyPrune", testTicketKeyPrune},
+		{"TicketKeyPruneNoCurrent", testTicketKeyPruneNoCurrent},
 		{"Users", testUsers},
 		{"Replay", testReplay},
 		{"ReplayExpiry", testReplayExpiry},
@@ -215,6 +216,22 @@ func testTicketKeyPrune(t *testing.T, s store.Store) {
 	must(t, err)
 	if cur.ID != 3 {
 		t.Fatalf("current key %d after pruning", cur.ID)
+	}
+}
+
+// Keys from another replica's set, none current: the retired one is pruned, the other kept.
+func testTicketKeyPruneNoCurrent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	retired, kept := key(1, 1), key(2, 2)
+	retired.Retire = t0
+	must(t, s.AddTicketKey(ctx, retired))
+	must(t, s.AddTicketKey(ctx, kept))
+	n, err := s.PruneTicketKeys(ctx, t0)
+	must(t, err)
+	ks, err := s.TicketKeys(ctx)
+	must(t, err)
+	if n != 1 || len(ks) != 1 || ks[0].ID != 2 {
+		t.Fatalf("pruned %d, left %v; want 1 pruned and key 2 left", n, ks)
 	}
 }
 
