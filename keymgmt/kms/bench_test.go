@@ -129,9 +129,11 @@ func BenchmarkPairsHTTP(b *testing.B) {
 			benchPairs(b, envCfg{bolt: true, boltOpt: v.opt}, v.workers)
 		})
 	}
-	b.Run(fmt.Sprintf("memory/workers=%d", 8*procs), func(b *testing.B) {
-		benchPairs(b, envCfg{}, 8*procs)
-	})
+	for _, w := range []int{8 * procs, 64 * procs} {
+		b.Run(fmt.Sprintf("memory/workers=%d", w), func(b *testing.B) {
+			benchPairs(b, envCfg{}, w)
+		})
+	}
 	for _, w := range []int{8 * procs, 64 * procs} {
 		b.Run(fmt.Sprintf("etcd/workers=%d", w), func(b *testing.B) {
 			benchPairs(b, envCfg{etcd: etcdtest.Start(b)}, w)
