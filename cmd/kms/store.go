@@ -28,7 +28,10 @@ type storeConfig struct {
 	Path    string `yaml:"path"` // bbolt file
 	// BatchDelay makes the bbolt group commit wait this long for companions (default 0: none).
 	BatchDelay time.Duration `yaml:"batch_delay"`
-	Etcd       struct {
+	// CommitInterval is the least time between two bbolt group commits (0: the default, 2 ms;
+	// negative: none).
+	CommitInterval time.Duration `yaml:"commit_interval"`
+	Etcd           struct {
 		Endpoints      []string      `yaml:"endpoints"`
 		Prefix         string        `yaml:"prefix"`
 		DialTimeout    time.Duration `yaml:"dial_timeout"`
@@ -133,5 +136,5 @@ func (fc *fileConfig) openStore(ctx context.Context) (store.Store, error) {
 		}
 		return etcd.Open(ctx, cfg)
 	}
-	return store.OpenBolt(fc.rel(sc.Path), store.BoltOptions{BatchDelay: sc.BatchDelay})
+	return store.OpenBolt(fc.rel(sc.Path), store.BoltOptions{BatchDelay: sc.BatchDelay, CommitInterval: sc.CommitInterval})
 }
