@@ -235,7 +235,7 @@ func (e *ConfigError) Error() string {
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // maxAccountBytes bounds an account file: it is a handful of lines.
-const maxAccountBytes = 1 << 20
+const maxAccountBytes = 64 << 10
 
 // LoadAccount reads an account file; its secrets come from the file, the environment or other
 // files as the file says.
@@ -254,17 +254,72 @@ func LoadAccount(path string) (*Account, error) {
 		return nil, &ConfigError{File: path, Err: err}
 	}
 	if len(data) > maxAccountBytes {
-		return nil, &ConfigError{File: path, Err: errors.New("larger than 1 MiB")}
+		return nil, &ConfigError{File: path, Err: errors.New("larger than 64 KiB: not an account file")}
 	}
 	return parseAccount(path, data, osSecrets())
+}
+
+// Limits on an account file's shape. An account has about fifteen keys; yaml.v3's struct
+// decoder checks every mapping for repeated keys pairwise, which costs seconds on a file of a few
+// thousand keys, so a file that cannot be an account is refused before it gets there.
+const (
+	maxMappingKeys = 64
+	maxSequence    = 64
+	maxNodes       = 2048
+)
+
+// checkShape refuses what no account file needs: aliases (and with them alias expansion
+// bombs), repeated keys, and mappings, sequences or documents beyond the limits above.
+func checkShape(file string, root *yaml.Node) error {
+	nodes := 0
+	var walk func(n *yaml.Node) error
+	walk = func(n *yaml.Node) error {
+		nodes++
+		if nodes > maxNodes {
+			return &ConfigError{File: file, Line: n.Line, Err: fmt.Errorf("more than %d YAML nodes: not an account file", maxNodes)}
+		}
+		switch n.Kind {
+		case yaml.AliasNode:
+			return &ConfigError{File: file, Line: n.Line, Err: errors.New("YAML aliases are not supported in account files")}
+		case yaml.MappingNode:
+			if len(n.Content)/2 > maxMappingKeys {
+				return &ConfigError{File: file, Line: n.Line, Err: fmt.Errorf("a mapping with more than %d keys", maxMappingKeys)}
+			}
+			seen := make(map[string]int, len(n.Content)/2)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if first, dup := seen[k.Value]; dup && k.Kind == yaml.ScalarNode {
+					return &ConfigError{File: file, Line: k.Line, Field: k.Value, Err: fmt.Errorf("repeated key (first at line %d)", first)}
+				}
+				seen[k.Value] = k.Line
+			}
+		case yaml.SequenceNode:
+			if len(n.Content) > maxSequence {
+				return &ConfigError{File: file, Line: n.Line, Err: fmt.Errorf("a list with more than %d entries", maxSequence)}
+			}
+		}
+		for _, c := range n.Content {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(root)
 }
 
 // parseAccount decodes and checks account YAML. Unknown keys are errors, so a misspelt field
 // is not silently dropped; every error names the file, line and field.
 func parseAccount(file string, data []byte, src secretSource) (*Account, error) {
+	if len(data) > maxAccountBytes {
+		return nil, &ConfigError{File: file, Err: errors.New("larger than 64 KiB: not an account file")}
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlError(file, err)
+	}
+	if err := checkShape(file, &root); err != nil {
+		return nil, err
 	}
 	var acc Account
 	d := yaml.NewDecoder(bytes.NewReader(data))

@@ -106,6 +106,16 @@ func TestAccountErrorsNameFileLineField(t *testing.T) {
 		{"secret env unset", "credentials:\n  password: {env: IMSPHONE_TEST_UNSET}\n", "a.yaml:2: credentials.password: environment variable IMSPHONE_TEST_UNSET is not set"},
 		{"secret file", "credentials:\n  password: {file: /nonexistent/pw}\n", "a.yaml:2: credentials.password: read secret file: open /nonexistent/pw"},
 		{"syntax", "identity: [\n", "a.yaml:1: did not find expected node content"},
+		{"alias", "identity:\n  impu: &u \"sip:a@b\"\n  impi: *u\n", "a.yaml:3: YAML aliases are not supported"},
+		{"repeated key", "listen: 127.0.0.1:1\nmedia_ip: 127.0.0.1\nlisten: 127.0.0.1:2\n", "a.yaml:3: listen: repeated key (first at line 1)"},
+		{"many keys", strings.Repeat("k: v\n", 1) + func() string {
+			var b strings.Builder
+			for i := range 70 {
+				fmt.Fprintf(&b, "k%d: v\n", i)
+			}
+			return b.String()
+		}(), "a mapping with more than 64 keys"},
+		{"long list", "codecs: [" + strings.Repeat("PCMU, ", 70) + "PCMU]\n", "a.yaml:1: a list with more than 64 entries"},
 		{"two documents", "listen: 127.0.0.1:1\n---\nlisten: 127.0.0.1:2\n", "more than one YAML document"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
