@@ -126,6 +126,9 @@ func NewRootCommand(env Env) *cobra.Command {
 		Long: `imsphone is a UE-side SIP softphone for protected IMS calls (3GPP TS 33.328): KMS tickets
 (MIKEY-TICKET, RFC 6043) in SDP a=key-mgmt (RFC 4567), GBA NAF keys (TS 33.220), SRTP.
 
+Start here:
+  demo             a protected call end to end in one process: lab, AKA, GBA, KMS, SRTP
+
 The phone:
   register         register an account (Digest or IMS AKA) and keep it registered
   call URI         place a call: play a tone or WAV, record, DTMF, events and statistics
