@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,9 +68,27 @@ type AKAKey struct {
 	OP  Secret `yaml:"op"`  // 16 octets, hex; exactly one of op and opc
 	OPc Secret `yaml:"opc"` // 16 octets, hex
 	AMF string `yaml:"amf"` // 2 octets, hex; when set, every AUTN must carry it
+	// SQN (hex, up to 6 octets) is where the USIM's sequence numbers start (TS 33.102 §6.3.3,
+	// Annex C): every SEQ_MS(i) of the IND array is set to SQN's SEQ, so a challenge must carry a
+	// higher SEQ; an older one is answered with AUTS (resynchronisation). It seeds an absent
+	// sqn_file, or the in-memory state.
+	SQN string `yaml:"sqn"`
 	// SQNFile keeps the USIM's SEQ_MS array between runs (TS 33.102 C.1.2), so a restarted
 	// imsphone still refuses replayed challenges; empty keeps it in memory.
 	SQNFile string `yaml:"sqn_file"`
+}
+
+// parseAccountSQN reads the sqn field: hex, at most 48 bits (TS 33.102 §6.3.2).
+func parseAccountSQN(s string) (uint64, error) {
+	s = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "0x")
+	if s == "" || len(s) > 12 {
+		return 0, errors.New("want hex of at most 6 octets")
+	}
+	v, err := strconv.ParseUint(s, 16, 64)
+	if err != nil {
+		return 0, errors.New("want hex of at most 6 octets")
+	}
+	return v, nil
 }
 
 // Security is the account's media security policy (package keymgmt).
@@ -507,6 +526,11 @@ func (a *Account) check(file string, root *yaml.Node) error {
 		if k.AMF != "" {
 			if err := checkHex([]byte(k.AMF), 2); err != nil {
 				return bad("credentials.aka.amf", "%v", err)
+			}
+		}
+		if k.SQN != "" {
+			if _, err := parseAccountSQN(k.SQN); err != nil {
+				return bad("credentials.aka.sqn", "%v", err)
 			}
 		}
 	}

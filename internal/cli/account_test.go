@@ -101,6 +101,7 @@ func TestAccountErrorsNameFileLineField(t *testing.T) {
 		{"aka both", "credentials:\n  aka:\n    k: 465b5ce8b199b49faa5f0a2ee238a6bc\n    op: cdc202d5123e20f62b6d676ac72cb318\n    opc: cd63cb71954a9f4e48a5994e37a02baf\n", "a.yaml:2: credentials.aka: give exactly one"},
 		{"aka short k", "credentials:\n  aka:\n    k: 465b\n    opc: cd63cb71954a9f4e48a5994e37a02baf\n", "a.yaml:3: credentials.aka.k: 2 octets, want 16"},
 		{"aka amf", "credentials:\n  aka:\n    k: 465b5ce8b199b49faa5f0a2ee238a6bc\n    opc: cd63cb71954a9f4e48a5994e37a02baf\n    amf: 8\n", "a.yaml:5: credentials.aka.amf"},
+		{"aka sqn", "credentials:\n  aka:\n    k: 465b5ce8b199b49faa5f0a2ee238a6bc\n    opc: cd63cb71954a9f4e48a5994e37a02baf\n    sqn: \"1000000000000\"\n", "a.yaml:5: credentials.aka.sqn: want hex of at most 6 octets"},
 		{"secret both", "credentials:\n  password: {env: A, file: B}\n", "a.yaml:2: a secret is a string"},
 		{"secret unknown key", "credentials:\n  password:\n    envv: A\n", "a.yaml:3: field envv not found"},
 		{"secret env unset", "credentials:\n  password: {env: IMSPHONE_TEST_UNSET}\n", "a.yaml:2: credentials.password: environment variable IMSPHONE_TEST_UNSET is not set"},

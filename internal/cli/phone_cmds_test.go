@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/imsphone/imsphone/gba"
 	"github.com/imsphone/imsphone/internal/lab"
 	"github.com/imsphone/imsphone/media/audio"
 )
@@ -500,4 +502,31 @@ func TestCallInterruptedWhileRinging(t *testing.T) {
 	if code := ans.wait(t, 20*time.Second); code != ExitOK {
 		t.Errorf("answer exit %d", code)
 	}
+}
+
+// credentials.aka.sqn seeds the USIM's SEQ_MS: with a seed above the lab AuC's SQN_HE the first
+// challenge is stale, the USIM answers with AUTS, the AuC resynchronises (TS 33.102 §6.3.5) and
+// registration succeeds; sqn_file then holds an accepted SQN beyond the seed.
+func TestRegisterWithSeededSQN(t *testing.T) {
+	_, dir := startLab(t)
+	b, _ := os.ReadFile(filepath.Join(dir, "alice.yaml"))
+	state := filepath.Join(t.TempDir(), "sqn.json")
+	seeded := bytes.Replace(b, []byte("    amf: \"8000\"\n"), []byte("    amf: \"8000\"\n    sqn: \"10000\"\n    sqn_file: "+strconv.Quote(state)+"\n"), 1)
+	path := filepath.Join(dir, "seeded.yaml")
+	if err := os.WriteFile(path, seeded, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runReal(t, "register", "-c", path, "--once", "--log-level", "warn")
+	r.want(t, ExitOK)
+	arr, err := gba.LoadSQNArray(state, gba.SQNPolicy{INDBits: gba.DefaultINDBits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := arr.SQNMS(); got <= 0x10000 {
+		t.Errorf("SQN_MS after registration %#x, want above the seed 0x10000", got)
+	}
+
+	// Unseeded, the USIM accepts the AuC's low SQN at once.
+	r = runReal(t, "register", "-c", filepath.Join(dir, "bob.yaml"), "--once", "--log-level", "warn")
+	r.want(t, ExitOK)
 }

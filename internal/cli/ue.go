@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -99,11 +101,13 @@ func (f *accountFlags) load(cmd *cobra.Command, needRegistrar bool) (*Account, e
 
 // ue is a running account: the Phone and, with AKA, the USIM and the GBA/KMS wiring.
 type ue struct {
-	acc   *Account
-	phone *client.Phone
-	usim  *gba.SoftUSIM
-	naf   *gba.NAFKeys
-	reg   *client.Registration
+	// cleanup removes the temporary SEQ_MS file of a seeded in-memory USIM.
+	cleanup func()
+	acc     *Account
+	phone   *client.Phone
+	usim    *gba.SoftUSIM
+	naf     *gba.NAFKeys
+	reg     *client.Registration
 }
 
 // ueOptions are the per-command parts of the Phone's configuration.
@@ -131,6 +135,14 @@ func (a *app) startUE(acc *Account, o ueOptions) (*ue, error) {
 		}
 		if k.AMF != "" {
 			cfg.AMF = hexValue(Secret{value: []byte(k.AMF), set: true})
+		}
+		if k.SQN != "" {
+			path, cleanup, err := seedSQN(k)
+			if err != nil {
+				return nil, err
+			}
+			u.cleanup = cleanup
+			cfg.SQNFile = path
 		}
 		usim, err := gba.NewSoftUSIM(cfg)
 		clear(cfg.K)
@@ -242,6 +254,48 @@ func (u *ue) close() {
 	for _, f := range u.acc.secrets() {
 		clear(f.s.value)
 	}
+	if u.cleanup != nil {
+		u.cleanup()
+	}
+}
+
+// seedSQN gives the software USIM the starting SQN_MS of credentials.aka.sqn: written into an
+// absent sqn_file, or, without one, into a temporary file the USIM uses for this run only. The
+// array has the USIM's default IND length (TS 33.102 C.1.2).
+func seedSQN(k *AKAKey) (path string, cleanup func(), err error) {
+	sqn, err := parseAccountSQN(k.SQN)
+	if err != nil {
+		return "", nil, fmt.Errorf("credentials.aka.sqn: %w", err)
+	}
+	cleanup = func() {}
+	path = k.SQNFile
+	if path != "" {
+		if _, err := os.Stat(path); err == nil {
+			return path, cleanup, nil // the saved state wins over the seed
+		}
+	} else {
+		dir, err := os.MkdirTemp("", "imsphone-usim-")
+		if err != nil {
+			return "", nil, fmt.Errorf("USIM SQN state: %w", err)
+		}
+		path = filepath.Join(dir, "sqn.json")
+		cleanup = func() { os.RemoveAll(dir) }
+	}
+	arr, err := gba.NewSQNArray(gba.SQNPolicy{INDBits: gba.DefaultINDBits})
+	if err == nil {
+		// Every IND slot starts at SQN's SEQ: otherwise a challenge in another slot would still
+		// count as fresh, and the seed would mean little.
+		seq := sqn >> gba.DefaultINDBits
+		for ind := range uint64(1) << gba.DefaultINDBits {
+			arr.Accept(seq<<gba.DefaultINDBits | ind)
+		}
+		err = arr.Save(path)
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("USIM SQN state: %w", err)
+	}
+	return path, cleanup, nil
 }
 
 func shortVersion(v string) string {
