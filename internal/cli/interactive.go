@@ -3,10 +3,11 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -310,13 +311,13 @@ func (s *session) exec(ctx context.Context, line string) bool {
 		}
 	case "hold":
 		if c := noCall(); c != nil {
-			if err := retryPending(actx, out, c, c.Hold); err != nil {
+			if err := retryPending(actx, out, s.a.env.Rand, c, c.Hold); err != nil {
 				errf("hold: %v", err)
 			}
 		}
 	case "resume", "unhold":
 		if c := noCall(); c != nil {
-			if err := retryPending(actx, out, c, c.Resume); err != nil {
+			if err := retryPending(actx, out, s.a.env.Rand, c, c.Resume); err != nil {
 				errf("resume: %v", err)
 			}
 		}
@@ -474,12 +475,19 @@ func (s *session) hangupAll() {
 // transaction is still open), retries once after RFC 3261 §14.1's wait: 2.1 to 4 s for the
 // owner of the Call-ID (the caller), 0 to 2 s otherwise. The client reports the status only in
 // the error text.
-func retryPending(ctx context.Context, out io.Writer, c *client.Call, reinvite func(context.Context) error) error {
+func retryPending(ctx context.Context, out io.Writer, rnd io.Reader, c *client.Call, reinvite func(context.Context) error) error {
 	err := reinvite(ctx)
 	if err == nil || !strings.Contains(err.Error(), ": 491 ") {
 		return err
 	}
-	wait := time.Duration(rand.IntN(201)) * 10 * time.Millisecond
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	var b [2]byte
+	if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		return err
+	}
+	wait := time.Duration(binary.BigEndian.Uint16(b[:])%201) * 10 * time.Millisecond
 	if c.Outgoing() {
 		wait += 2100 * time.Millisecond
 		wait = min(wait, 4*time.Second)
