@@ -27,7 +27,8 @@ func main() {
 	if st, err := os.Stdin.Stat(); err == nil {
 		terminal = st.Mode()&os.ModeCharDevice != 0
 	}
-	code := cli.Execute(ctx, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version, Terminal: terminal},
+	code := cli.Execute(ctx, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version, Terminal: terminal,
+		SetSIPLogger: sip.SetDefaultLogger},
 		os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -44,6 +44,11 @@ type Env struct {
 	// Terminal reports that stdin is a terminal: imsphone without a subcommand then runs the
 	// interactive phone.
 	Terminal bool
+	// SetSIPLogger, when set, is given the logger for sipgo's own transport-layer messages
+	// (main passes sip.SetDefaultLogger): the command's logger with --log-level debug, else one
+	// that shows only errors, since sipgo's warnings (such as its TCP reference counting on
+	// close) are its internal bookkeeping, not the user's concern.
+	SetSIPLogger func(*slog.Logger)
 }
 
 // exitError carries a specific exit code through cobra's error return.
@@ -165,6 +170,15 @@ printed), 5 MIKEY MAC failure. For call: 1 also means the call failed (refused, 
 				return err
 			}
 			a.log = l
+			if a.env.SetSIPLogger != nil {
+				sl := l
+				if a.logLevel != "debug" {
+					if sl, err = newLogger(a.env.Stderr, "error", a.logFormat); err != nil {
+						return err
+					}
+				}
+				a.env.SetSIPLogger(sl)
+			}
 			return nil
 		},
 	}
