@@ -22,7 +22,7 @@ import (
 // load-generator goroutines in the same process, and reports pairs per second and the p50 and
 // p99 latency of one pair. The UEs bootstrap once; the KMS's Zn cache then holds both keys.
 func benchPairs(b *testing.B, ec envCfg, workers int) {
-	ec.noRate, ec.real = true, true
+	ec.noRate, ec.real, ec.bench = true, true, true
 	ec.cfg.MaxConcurrent = 4 * workers
 	e := newEnv(b, ec)
 	alice, bob := e.ue("alice@home1.net"), e.ue("bob1@home1.net")
@@ -144,7 +144,7 @@ func BenchmarkPairsHTTP(b *testing.B) {
 // BenchmarkPairHandle is one REQUEST+RESOLVE pair through Server.Handle (parsing, MACs, tickets,
 // replay cache in memory, policy, audit) without HTTP.
 func BenchmarkPairHandle(b *testing.B) {
-	e := newEnv(b, envCfg{noRate: true})
+	e := newEnv(b, envCfg{noRate: true, bench: true})
 	alice, bob := e.ue("alice@home1.net"), e.ue("bob1@home1.net")
 	ctx := context.Background()
 	abtid, akey, err := alice.keys.Key(ctx, kmsFQDN)
