@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/pion/sdp/v3"
+
+	"github.com/imsphone/imsphone/keymgmt/sdes"
 )
 
 func negotiator(t testing.TB, mode Mode, req Requirement) *Negotiator {
@@ -247,5 +249,50 @@ func TestReofferKeepsMIKEYLines(t *testing.T) {
 	other := Lines{Media: []sdp.Attribute{sdp.NewAttribute(KeyMgmtAttribute, "mikey T1RIRVI=")}}
 	if _, err := n.Reanswer(answerer, true, other); err == nil {
 		t.Fatal("a new MIKEY message taken as a re-offer keeping the keys")
+	}
+}
+
+// An SDES re-offer that repeats the whole initial offer, or renumbers the active line among
+// others (RFC 4568 §7.1.4), keeps the keys: the answer is our active line under the tag of the
+// offered line that carries the active key.
+func TestReofferSeveralCryptoLines(t *testing.T) {
+	ctx := context.Background()
+	a, b := negotiator(t, ModeSDES, Mandatory), negotiator(t, ModeSDES, Mandatory)
+	off, _ := a.Offer(ctx, Stream{})
+	al, kb, err := b.Answer(ctx, true, off.Lines(), Stream{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A re-offers: all its initial lines again; B re-answers with its active line.
+	ra, err := b.Reanswer(kb, true, off.Lines())
+	if err != nil {
+		t.Fatalf("re-offer repeating the initial offer: %v", err)
+	}
+	if got, want := ra.MediaValues(CryptoAttribute), al.MediaValues(CryptoAttribute); len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("re-answer %q, want the active line %q", got, want)
+	}
+	// The active key under a new tag 7, after a line with a fresh key under tag 1.
+	active, err := sdes.Parse(off.Lines().MediaValues(CryptoAttribute)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	active.Tag = 7
+	freshOff, _ := negotiator(t, ModeSDES, Mandatory).Offer(ctx, Stream{})
+	re := Lines{Media: []sdp.Attribute{freshOff.Lines().Media[0], sdp.NewAttribute(CryptoAttribute, active.Marshal())}}
+	ra, err = b.Reanswer(kb, true, re)
+	if err != nil {
+		t.Fatalf("re-offer with the active key under tag 7: %v", err)
+	}
+	got, err := sdes.Parse(ra.MediaValues(CryptoAttribute)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, _ := sdes.Parse(al.MediaValues(CryptoAttribute)[0])
+	if got.Tag != 7 || !sameCryptoKeys(got, ours) {
+		t.Fatalf("re-answer tag %d (want 7), same key %v", got.Tag, sameCryptoKeys(got, ours))
+	}
+	// Only fresh keys: a rekey, refused.
+	if _, err := b.Reanswer(kb, true, freshOff.Lines()); err == nil {
+		t.Fatal("re-offer with only new keys accepted")
 	}
 }

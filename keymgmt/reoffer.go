@@ -5,6 +5,8 @@ import (
 	"context"
 	"slices"
 
+	"github.com/pion/sdp/v3"
+
 	"github.com/imsphone/imsphone/keymgmt/sdes"
 )
 
@@ -33,18 +35,70 @@ func (p *keepPending) Accept(_ context.Context, answer Lines, _ Stream) (*Keys, 
 }
 
 // Reanswer answers a re-offer within a session keyed with k: the offer must repeat the peer's
-// active line (RFC 4568 §7.1.4, no new key; the caller checks that the address did not change,
+// active key (RFC 4568 §7.1.4, no new key; the caller checks that the address did not change,
 // which would require one) or its a=key-mgmt message unchanged; the answer repeats ours.
+//
+// An SDES re-offer may carry several a=crypto lines, as an initial offer does (RFC 4568 §7.1.4:
+// "all negotiated aspects ... can be modified"; some peers simply repeat their whole initial
+// offer): one of them repeating the active suite and key keeps the context, and our answer is
+// our active line under that line's tag (§7.1.2: the answer's tag is the selected offer's).
 func (n *Negotiator) Reanswer(k *Keys, protected bool, offer Lines) (Lines, error) {
 	switch {
 	case k == nil && !protected:
 		return Lines{}, nil
 	case k == nil || !protected:
 		return Lines{}, refuse(WarnMiscellaneous, nil, "re-offer changes between RTP/AVP and RTP/SAVP")
-	case !sameKeyLines(offer, k.peer):
+	}
+	if active := k.peer.MediaValues(CryptoAttribute); len(active) == 1 {
+		tag, ok := matchActiveCrypto(offer.MediaValues(CryptoAttribute), active[0])
+		if !ok {
+			return Lines{}, refuse(WarnMiscellaneous, nil, "re-offer changes the SRTP key; rekey by re-INVITE not supported")
+		}
+		return retagCrypto(k.local, tag)
+	}
+	if !sameKeyLines(offer, k.peer) {
 		return Lines{}, refuse(WarnMiscellaneous, nil, "re-offer changes the SRTP key; rekey by re-INVITE not supported")
 	}
 	return k.local, nil
+}
+
+// matchActiveCrypto returns the tag of the first offered a=crypto line with the active line's
+// suite and keys (compared by meaning; the offerer may have renumbered its tags).
+func matchActiveCrypto(offered []string, active string) (uint32, bool) {
+	a, err := sdes.Parse(active)
+	if err != nil {
+		return 0, false
+	}
+	for _, o := range offered {
+		c, err := sdes.Parse(o)
+		if err != nil {
+			continue
+		}
+		if sameCryptoKeys(c, a) {
+			return c.Tag, true
+		}
+	}
+	return 0, false
+}
+
+// retagCrypto returns l with its one a=crypto line under tag.
+func retagCrypto(l Lines, tag uint32) (Lines, error) {
+	out := Lines{Session: l.Session, Media: make([]sdp.Attribute, len(l.Media))}
+	copy(out.Media, l.Media)
+	for i, a := range out.Media {
+		if a.Key != CryptoAttribute {
+			continue
+		}
+		c, err := sdes.Parse(a.Value)
+		if err != nil {
+			return Lines{}, refuse(WarnMiscellaneous, err, "our active a=crypto line does not parse")
+		}
+		if c.Tag != tag {
+			c.Tag = tag
+			out.Media[i] = sdp.NewAttribute(CryptoAttribute, c.Marshal())
+		}
+	}
+	return out, nil
 }
 
 // sameKeyLines reports whether got repeats the active key lines want: one a=crypto line of the
@@ -69,7 +123,13 @@ func sameCrypto(got, want []string) bool {
 		return false
 	}
 	b, err := sdes.Parse(want[0])
-	if err != nil || a.Tag != b.Tag || a.Suite != b.Suite || len(a.Keys) != len(b.Keys) {
+	return err == nil && a.Tag == b.Tag && sameCryptoKeys(a, b)
+}
+
+// sameCryptoKeys reports whether two a=crypto lines have the same suite and master keys (key,
+// salt and MKI).
+func sameCryptoKeys(a, b *sdes.Crypto) bool {
+	if a.Suite != b.Suite || len(a.Keys) != len(b.Keys) {
 		return false
 	}
 	for i := range a.Keys {
