@@ -260,7 +260,7 @@ func TestStoreConfig(t *testing.T) {
 	}{
 		{store: "store: state/kms.db", backend: "bbolt", path: "state/kms.db"},
 		{store: "store: memory", backend: "memory"},
-		{store: "store: {backend: bbolt, path: a.db, batch_delay: 1ms, commit_interval: 3ms}", backend: "bbolt", path: "a.db"},
+		{store: "store: {backend: bbolt, path: a.db, batch_delay: 1ms, commit_interval: 3ms, replay_write_behind: true}", backend: "bbolt", path: "a.db"},
 		{store: "store: {backend: memory}", backend: "memory"},
 		{store: "store: {backend: etcd, etcd: {endpoints: [\"http://127.0.0.1:2379\"]}}", backend: "etcd"},
 		{store: "store: {backend: etcd}", bad: "etcd.endpoints"},

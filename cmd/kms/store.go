@@ -31,7 +31,10 @@ type storeConfig struct {
 	// CommitInterval is the least time between two bbolt group commits (0: the default, 2 ms;
 	// negative: none).
 	CommitInterval time.Duration `yaml:"commit_interval"`
-	Etcd           struct {
+	// ReplayWriteBehind answers before the replay entry is synced; after a crash the KMS then
+	// refuses all messages for one skew (keymgmt/kms/store doc).
+	ReplayWriteBehind bool `yaml:"replay_write_behind"`
+	Etcd              struct {
 		Endpoints      []string      `yaml:"endpoints"`
 		Prefix         string        `yaml:"prefix"`
 		DialTimeout    time.Duration `yaml:"dial_timeout"`
@@ -136,5 +139,6 @@ func (fc *fileConfig) openStore(ctx context.Context) (store.Store, error) {
 		}
 		return etcd.Open(ctx, cfg)
 	}
-	return store.OpenBolt(fc.rel(sc.Path), store.BoltOptions{BatchDelay: sc.BatchDelay, CommitInterval: sc.CommitInterval})
+	return store.OpenBolt(fc.rel(sc.Path), store.BoltOptions{BatchDelay: sc.BatchDelay, CommitInterval: sc.CommitInterval,
+		ReplayWriteBehind: sc.ReplayWriteBehind})
 }

@@ -105,7 +105,8 @@ func cpuTime() time.Duration {
 // waits 5 ms after a group's first write for companions (like bbolt DB.Batch), "group" is the
 // default group commit (all writes queued meanwhile share one commit, commits at least
 // DefaultCommitInterval apart, a lone write at once), "group-nopace" the same with commits back
-// to back. "memory" is the in-memory store,
+// to back, "behind" the group commit with ReplayWriteBehind (replay entries synced after the
+// answer, the epoch restarted after a crash). "memory" is the in-memory store,
 // "etcd" the etcd store on a throw-away local etcd (skipped under -short or without etcd).
 // With the file store the pair rate grows with the requests in flight: more writes share a sync.
 func BenchmarkPairsHTTP(b *testing.B) {
@@ -124,6 +125,8 @@ func BenchmarkPairsHTTP(b *testing.B) {
 		{"bolt-group", store.BoltOptions{}, 32 * procs},
 		{"bolt-group", store.BoltOptions{}, 64 * procs},
 		{"bolt-group", store.BoltOptions{}, 128 * procs},
+		{"bolt-behind", store.BoltOptions{ReplayWriteBehind: true}, 8 * procs},
+		{"bolt-behind", store.BoltOptions{ReplayWriteBehind: true}, 64 * procs},
 	} {
 		b.Run(fmt.Sprintf("%s/workers=%d", v.name, v.workers), func(b *testing.B) {
 			benchPairs(b, envCfg{bolt: true, boltOpt: v.opt}, v.workers)

@@ -23,6 +23,10 @@ type Bolt struct {
 	serial bool
 	linger time.Duration
 	pace   time.Duration
+	behind bool
+	// behindErr is the first failure of a write-behind replay entry.
+	behindMu  sync.Mutex
+	behindErr error
 
 	// The group commit of the per-message writes (CheckAndRecord, IncrementTicketUse): callers
 	// queue their write and wait; one committer goroutine runs every queued write in one
@@ -49,10 +53,26 @@ type Bolt struct {
 	ugen  uint64
 }
 
-// hotOp is one queued per-message write; fn may run more than once (see hot).
+// hotOp is one queued per-message write; fn may run more than once (see hot). done is nil for
+// a write-behind replay entry, whose caller does not wait.
 type hotOp struct {
 	fn   func(*bolt.Tx) error
 	done chan error
+}
+
+// finish reports a write's outcome to its caller, or keeps a write-behind failure.
+func (b *Bolt) finish(op *hotOp, err error) {
+	if op.done != nil {
+		op.done <- err
+		return
+	}
+	if err != nil {
+		b.behindMu.Lock()
+		if b.behindErr == nil {
+			b.behindErr = fmt.Errorf("store: replay entry written behind failed: %w", err)
+		}
+		b.behindMu.Unlock()
+	}
 }
 
 // maxGroup bounds one group commit, so that one transaction stays short.
@@ -82,6 +102,15 @@ type BoltOptions struct {
 	// two syncs and their system time whatever its size, so back-to-back commits of a few writes
 	// each take the CPU the requests need.
 	CommitInterval time.Duration
+	// ReplayWriteBehind answers CheckAndRecord without waiting for the entry's sync: the entry
+	// is in the index at once and reaches the file with the next group commit. Use counts are
+	// still synced before they are answered. Safe by the epoch rule: the store is marked dirty
+	// while open and clean by Close; opened dirty (after a crash), its replay epoch starts
+	// again, so ReplayGuard refuses every message timestamped before the restart plus the skew,
+	// which a lost entry could have been. The price: after a crash, one skew (5 min by default)
+	// in which the KMS refuses all messages. A failed write-behind fails every later
+	// CheckAndRecord, as a synced one would.
+	ReplayWriteBehind bool
 }
 
 // DefaultCommitInterval paces group commits under load (BoltOptions.CommitInterval).
@@ -101,6 +130,9 @@ var (
 	metaSchema    = []byte("schema")
 	metaCurrent   = []byte("current_ticket_key")
 	metaStartedAt = []byte("started_at")
+	// metaReplayDirty is present while a store with ReplayWriteBehind is open: found at open,
+	// the last process did not close the store, so its replay log may lack entries it admitted.
+	metaReplayDirty = []byte("replay_dirty")
 )
 
 const (
@@ -156,6 +188,27 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	b.behind = opts.ReplayWriteBehind && !opts.SerialCommit // serial: nothing to write behind
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta.Get(metaReplayDirty) != nil {
+			// The replay log may lack entries: the cache is as good as new, so is its epoch.
+			if err := meta.Delete(metaStartedAt); err != nil {
+				return err
+			}
+			if err := meta.Delete(metaReplayDirty); err != nil {
+				return err
+			}
+		}
+		if b.behind {
+			return meta.Put(metaReplayDirty, []byte{valueVersion})
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	b.cond = sync.NewCond(&b.mu)
 	if b.serial {
 		close(b.stopped)
@@ -177,6 +230,15 @@ func (b *Bolt) Close() error {
 		b.cond.Broadcast()
 		b.mu.Unlock()
 		<-b.stopped
+		if b.behind && b.behindFailure() == nil {
+			// Every write-behind entry is in the file: the next open may keep the epoch.
+			err := b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaReplayDirty) })
+			if err != nil {
+				b.db.Close()
+				b.closeEr = fmt.Errorf("store: close: %w", err)
+				return
+			}
+		}
 		b.closeEr = b.db.Close()
 	})
 	return b.closeEr
@@ -259,12 +321,12 @@ func (b *Bolt) commit(group []*hotOp) {
 	})
 	if err == nil || len(group) == 1 {
 		for _, op := range group {
-			op.done <- mapErr(err)
+			b.finish(op, mapErr(err))
 		}
 		return
 	}
 	for _, op := range group {
-		op.done <- mapErr(b.db.Update(op.fn))
+		b.finish(op, mapErr(b.db.Update(op.fn)))
 	}
 }
 

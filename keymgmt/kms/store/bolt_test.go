@@ -271,3 +271,73 @@ func TestBoltReplayOnFileBeforeAnswer(t *testing.T) {
 		t.Fatalf("copy of the file forgot the message: %t, %v", seen, err)
 	}
 }
+
+// ReplayWriteBehind: a store closed cleanly keeps its replay entries and epoch; a copy of the file
+// taken while it was open (as a crash leaves it) opens with the epoch started again, so the
+// replay guard refuses every message the lost entries could have been.
+func TestBoltWriteBehindCrash(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kms.db")
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	s, err := OpenBolt(path, BoltOptions{ReplayWriteBehind: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, err := s.MarkStarted(ctx, t0); err != nil || !at.Equal(t0) {
+		t.Fatalf("epoch %v, %v", at, err)
+	}
+	for i := range 3 {
+		if seen, err := s.CheckAndRecord(ctx, "alice", []byte{byte(i)}, t0.Add(time.Minute)); err != nil || seen {
+			t.Fatalf("message %d: %t, %v", i, seen, err)
+		}
+	}
+	if seen, _ := s.CheckAndRecord(ctx, "alice", []byte{0}, t0.Add(time.Minute)); !seen {
+		t.Fatal("replay admitted while open")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := filepath.Join(dir, "crashed.db")
+	if err := os.WriteFile(crashed, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := OpenBolt(crashed, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, err := c.StartedAt(ctx); err != nil || !at.IsZero() {
+		t.Fatalf("crashed store kept its epoch %v (%v)", at, err)
+	}
+	restart := t0.Add(time.Hour)
+	if at, err := c.MarkStarted(ctx, restart); err != nil || !at.Equal(restart) {
+		t.Fatalf("epoch after the crash %v (%v), want the restart %v", at, err, restart)
+	}
+	c.Close()
+	if c, err = OpenBolt(crashed, BoltOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if at, _ := c.StartedAt(ctx); !at.Equal(restart) {
+		t.Fatalf("a clean reopen after the recovery moved the epoch to %v", at)
+	}
+	c.Close()
+
+	s, err = OpenBolt(path, BoltOptions{ReplayWriteBehind: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if at, err := s.StartedAt(ctx); err != nil || !at.Equal(t0) {
+		t.Fatalf("cleanly closed store: epoch %v (%v), want %v", at, err, t0)
+	}
+	for i := range 3 {
+		if seen, err := s.CheckAndRecord(ctx, "alice", []byte{byte(i)}, t0.Add(time.Minute)); err != nil || !seen {
+			t.Fatalf("message %d lost over a clean close: %t, %v", i, seen, err)
+		}
+	}
+}

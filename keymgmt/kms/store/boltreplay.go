@@ -122,6 +122,9 @@ func (b *Bolt) CheckAndRecord(ctx context.Context, identity string, msgID []byte
 	if b.isClosed() {
 		return false, fmt.Errorf("%w: %v", ErrClosed, bolt.ErrDatabaseNotOpen)
 	}
+	if err := b.behindFailure(); err != nil {
+		return false, err
+	}
 	d, exp := digestReplay(identity, msgID), unixNano(expires)
 	b.rmu.Lock()
 	if _, seen := b.replay[d]; seen {
@@ -130,7 +133,11 @@ func (b *Bolt) CheckAndRecord(ctx context.Context, identity string, msgID []byte
 	}
 	b.replay[d] = exp
 	b.rmu.Unlock()
-	err := b.hot(ctx, func(tx *bolt.Tx) error { return appendReplay(tx, exp, d) })
+	write := func(tx *bolt.Tx) error { return appendReplay(tx, exp, d) }
+	if b.behind {
+		return false, b.writeBehind(write)
+	}
+	err := b.hot(ctx, write)
 	if err != nil {
 		b.rmu.Lock()
 		if b.replay[d] == exp {
@@ -211,4 +218,23 @@ func (b *Bolt) isClosed() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.closed
+}
+
+// writeBehind queues a replay entry for the next group commit without waiting for it; a
+// failure is kept (finish) and fails every later CheckAndRecord, and leaves the store dirty.
+func (b *Bolt) writeBehind(fn func(*bolt.Tx) error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return fmt.Errorf("%w: %v", ErrClosed, bolt.ErrDatabaseNotOpen)
+	}
+	b.queue = append(b.queue, &hotOp{fn: fn})
+	b.cond.Signal()
+	return nil
+}
+
+func (b *Bolt) behindFailure() error {
+	b.behindMu.Lock()
+	defer b.behindMu.Unlock()
+	return b.behindErr
 }

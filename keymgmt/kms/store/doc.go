@@ -39,11 +39,18 @@
 //     maximum validity (hours), far longer than the clock skew, so the epoch rule below does not
 //     cover it: a count lost in a crash would let a one-session ticket serve a second session.
 //   - A replay-cache entry need not be, in principle: the epoch rule makes a lost cache safe if
-//     the epoch moves to the restart. But this store keeps its epoch across restarts, which is
-//     sound only because every admitted message is in the file. Writing entries lazily would
-//     need a dirty-shutdown marker that moves the epoch after a crash, and then every crash
-//     would be followed by one clock skew (5 min by default) in which the KMS refuses every
-//     message (ts < epoch + skew). We keep the entries durable and the restart refusal-free.
+//     the epoch moves to the restart. But by default this store keeps its epoch across
+//     restarts, which is sound only because every admitted message is in the file; so by
+//     default entries are synced before the answer and a restart refuses nothing.
+//   - BoltOptions.ReplayWriteBehind is the other choice: entries are answered from the index and
+//     reach the file with the next group commit, not waited for. The store is marked dirty
+//     (synced) at open and clean at Close after the last entry is written; opened dirty, the
+//     file may lack entries of the crashed process, so the epoch starts again at this start and
+//     ReplayGuard refuses ts < restart + skew, which covers every message a lost entry could
+//     have been (admitted before the crash, so ts < crash + skew). The rule of the issue holds;
+//     the price is that after a crash (not after a clean stop) the KMS refuses every message for
+//     one skew (5 min by default). Use counts are synced before the answer in both modes: a
+//     ticket outlives the skew, so a lost count is not covered by the epoch rule.
 //   - Group commit makes that affordable: callers queue their write, one committer runs all
 //     queued writes in one transaction and one sync, then answers them; writes arriving during a
 //     commit form the next group, so groups grow with the load. Commits start at least

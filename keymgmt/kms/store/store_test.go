@@ -24,9 +24,10 @@ func openBolt(t *testing.T, path string, opts store.BoltOptions) *store.Bolt {
 
 func TestBoltConformance(t *testing.T) {
 	for name, opts := range map[string]store.BoltOptions{
-		"Group":  {},
-		"Linger": {BatchDelay: time.Millisecond},
-		"Serial": {SerialCommit: true},
+		"Group":       {},
+		"Linger":      {BatchDelay: time.Millisecond},
+		"Serial":      {SerialCommit: true},
+		"WriteBehind": {ReplayWriteBehind: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			storetest.Run(t,
