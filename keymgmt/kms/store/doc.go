@@ -54,8 +54,9 @@
 //   - Group commit makes that affordable: callers queue their write, one committer runs all
 //     queued writes in one transaction and one sync, then answers them; writes arriving during a
 //     commit form the next group, so groups grow with the load. Commits start at least
-//     BoltOptions.CommitInterval (2 ms) apart: a lone write finds the committer idle and is
-//     committed at once, while under load each commit (two fdatasyncs and their system time,
+//     BoltOptions.CommitInterval (2 ms) apart: a write after a quiet spell is committed at
+//     once (one caller writing back to back waits up to 2 ms per write), while under load each
+//     commit (two fdatasyncs and their system time,
 //     whatever its size) serves more writes; measured, back-to-back commits of a few writes each
 //     cost 60-100 us more CPU per REQUEST+RESOLVE pair. Each write still runs alone, in order,
 //     inside the transaction, so test-and-set stays atomic; a failed group is retried one write
