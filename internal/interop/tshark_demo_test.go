@@ -41,8 +41,9 @@ exit $RC
 `
 
 // runDemoCaptured builds cmd/imsphone, runs `imsphone demo` (KMS keying) in its own network
-// namespace under a tshark capture, and returns the capture file and the demo's JSON report.
-func runDemoCaptured(t *testing.T) (string, []byte) {
+// namespace under a tshark capture, and returns the capture file, the demo's JSON report and
+// the binary.
+func runDemoCaptured(t *testing.T) (capFile string, report []byte, bin string) {
 	t.Helper()
 	requirePeer(t, "tshark")
 	requirePeer(t, "text2pcap")
@@ -67,24 +68,24 @@ func runDemoCaptured(t *testing.T) (string, []byte) {
 		t.Skipf("no private loopback for the capture: %s", strings.Join(tried, "; "))
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "imsphone")
+	bin = filepath.Join(dir, "imsphone")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/imsphone/imsphone/cmd/imsphone").CombinedOutput(); err != nil {
 		t.Fatalf("go build cmd/imsphone: %v\n%s", err, out)
 	}
-	capFile := filepath.Join(dir, "demo.pcapng")
+	capFile = filepath.Join(dir, "demo.pcapng")
 	outFile, errFile, tsOut := filepath.Join(dir, "demo.json"), filepath.Join(dir, "demo.err"), filepath.Join(dir, "tshark.out")
 	cmd := exec.CommandContext(ctx, "unshare", append(unshareArgs, "bash", "-c", demoScript)...)
 	cmd.Env = append(os.Environ(), "CAP="+capFile, "TSOUT="+tsOut, "BIN="+bin, "OUT="+outFile, "ERR="+errFile)
 	out, err := cmd.CombinedOutput()
-	report, _ := os.ReadFile(outFile)
+	report, _ = os.ReadFile(outFile)
 	if err != nil {
 		stderr, _ := os.ReadFile(errFile)
 		tso, _ := os.ReadFile(tsOut)
 		t.Fatalf("demo under capture: %v\n%s\nreport: %s\nstderr: %s\ntshark: %s", err, out, report, tail(string(stderr), 4000), tail(string(tso), 2000))
 	}
-	return capFile, report
+	return capFile, report, bin
 }
 
 // tshark decodes the capture of a whole `imsphone demo` run (IMS AKA registration, GBA
@@ -100,7 +101,7 @@ func TestTsharkDemoCapture(t *testing.T) {
 	realTime(t)
 	version(t, "tshark")
 	check(t, "tshark", "imsphone demo (IMS AKA, GBA, KMS, MIKEY-TICKET call) captured: every SIP/SDP message decodes without a malformed mark")
-	capFile, rep := runDemoCaptured(t)
+	capFile, rep, bin := runDemoCaptured(t)
 	var demo struct {
 		OK        bool   `json:"ok"`
 		KeySource string `json:"key_source"`
@@ -136,6 +137,10 @@ func TestTsharkDemoCapture(t *testing.T) {
 	t.Run("mikey", func(t *testing.T) {
 		check(t, "tshark", "every MIKEY message of the demo (HTTP to the KMS, SDP a=key-mgmt) decodes in Wireshark with the values package mikey parsed, as far as Wireshark knows the payloads")
 		checkMIKEY(t, capFile)
+	})
+	t.Run("mikey decode", func(t *testing.T) {
+		check(t, "imsphone", "imsphone mikey decode prints every field of the TRANSFER_INIT the demo sent, with the values package mikey parsed")
+		checkDecodeTransferInit(t, bin, capFile)
 	})
 	t.Run("srtp", func(t *testing.T) {
 		check(t, "tshark", "the demo's SRTP packets carry the SSRCs of the MIKEY crypto sessions, consecutive sequence numbers and the TGK SPI as MKI")
@@ -419,4 +424,57 @@ func checkSRTP(t *testing.T, capFile string) {
 		}
 	}
 	t.Logf("SRTP: packets per SSRC %v, sequence numbers consecutive (%d byte-identical duplicates), MKI = SPI", seen, dups)
+}
+
+// checkDecodeTransferInit runs `imsphone mikey decode` on the TRANSFER_INIT of the captured
+// INVITE (issue 7: the tester tool must show every field of what the demo produced) and checks
+// the printed values against package mikey's parse of the same bytes.
+func checkDecodeTransferInit(t *testing.T, bin, capFile string) {
+	t.Helper()
+	var ti *mikey.Message
+	var b64 string
+	for _, w := range sdpMIKEY(t, capFile) {
+		m, err := mikey.ParseMessage(w.raw)
+		if err != nil {
+			t.Fatalf("%s: %v", w.where, err)
+		}
+		if m.HDR.DataType == mikey.DataTypeTransferInit {
+			ti, b64 = m, base64.StdEncoding.EncodeToString(w.raw)
+			break
+		}
+	}
+	if ti == nil {
+		t.Fatal("no TRANSFER_INIT in the captured SDP")
+	}
+	out, err := exec.Command(bin, "mikey", "decode", b64).CombinedOutput()
+	if err != nil {
+		t.Fatalf("imsphone mikey decode: %v\n%s", err, out)
+	}
+	text := strings.Join(strings.Fields(string(out)), " ")
+	want := []string{
+		"data type: 14 (TRANSFER_INIT",
+		fmt.Sprintf("CSB ID: 0x%08x", ti.HDR.CSBID),
+		"CS ID map type: 2 (GENERIC-ID",
+		"data: " + string(ti.IDR(mikey.IDRoleI).Data),
+		"data: " + string(ti.IDR(mikey.IDRoleR).Data),
+		"role: 1 (RANDRi)",
+		fmt.Sprintf("Ticket Data length: %d", len(ti.TICKET().TicketData)),
+		"MAC: " + hex.EncodeToString(ti.V().MAC),
+	}
+	for i, e := range ti.HDR.GenericIDs {
+		want = append(want, fmt.Sprintf("GENERIC-ID[%d]:", i))
+		if ssrc, _, _, _, err := e.SRTPSession(); err == nil && len(e.SessionData) >= 4 {
+			want = append(want, fmt.Sprintf("SSRC: 0x%08x", ssrc))
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("imsphone mikey decode lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	} else {
+		t.Logf("imsphone mikey decode: %d lines for the demo's %d-byte TRANSFER_INIT, %d fields checked", strings.Count(string(out), "\n"), len(ti.Raw), len(want))
+	}
 }
