@@ -9,7 +9,19 @@
 // message handling (handlers, responses, Warning headers); outgoing.go the UAC side of a call,
 // reinvite.go hold and resume, register.go registration, auth.go Digest and AKA answers,
 // ims.go the IMS routing headers; call.go the call state and events; media.go the media
-// session built from the negotiated SDP; keylog.go the key log.
+// session built from the negotiated SDP; keylog.go the key log; transport.go the transport of
+// each request.
+//
+// Transports (transport.go): a Phone listens on UDP and TCP at one address. With transport udp,
+// a request larger than 1300 octets (RFC 3261 §18.1.1, path MTU unknown; in practice an INVITE
+// carrying a MIKEY-TICKET TRANSFER_INIT) is sent over TCP to the same destination with its top
+// Via changed to TCP; if the connection is refused (TCP reset, ICMP protocol unreachable) it is
+// retried over UDP as §18.1.1 says, which sipgo sends only when the program raised
+// sip.UDPMTUSize, and otherwise the error names both attempts. Contact stays UDP. ACK and
+// in-dialog requests go by the same rule: sipgo would send them over the transport of their
+// INVITE, so one whose next hop (top Route, else remote target) names no transport goes back
+// to UDP unless it too is large (RFC 3263 §4.1). Responses follow the request's Via (§18.2.2
+// has no size rule for them): a response over 1300 octets to a UDP request is refused by sipgo.
 //
 // What the UA does:
 //   - Outgoing (§13.2): INVITE with an RFC 3264 offer, 1xx reported (180/183 as ringing), 2xx

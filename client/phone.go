@@ -26,13 +26,14 @@ type Config struct {
 	Conn       net.PacketConn
 	ListenAddr string
 	// Transport is the transport of the requests we send outside a dialog: "udp" (default) or
-	// "tcp" (RFC 3261 §18). With "tcp" the Phone also listens on TCP at the UDP socket's
-	// address, its Contact carries transport=tcp, and requests leave over connections it
-	// opens (Via sent-by is the connection's own address, §18.1.1). UDP is served either way.
-	// Over UDP sipgo refuses a request above sip.UDPMTUSize - 200 = 1300 octets (§18.1.1 wants
-	// a congestion-controlled transport then), which an INVITE with five a=crypto lines and
-	// credentials, or with a MIKEY-TICKET, can exceed: use "tcp", or lift sip.UDPMTUSize once
-	// before any Phone starts, as cmd/imsphone does. This package never changes that global.
+	// "tcp" (RFC 3261 §18). The Phone listens on UDP and on TCP at the same address either way.
+	// With "tcp" its Contact carries transport=tcp, and requests leave over connections it
+	// opens (Via sent-by is the connection's own address, §18.1.1). With "udp" a request
+	// larger than 1300 octets (an INVITE with a MIKEY-TICKET, or with five a=crypto lines and
+	// credentials) leaves over TCP to the same destination with its Via saying TCP (§18.1.1;
+	// transport.go), falling back to UDP only when the TCP connection is refused; sipgo then
+	// still refuses datagrams above sip.UDPMTUSize - 200 unless the program raised that
+	// global. This package never changes it.
 	Transport string
 	// User is the user part of our SIP URI and Contact.
 	User string
@@ -103,7 +104,7 @@ type Phone struct {
 	cfg  Config
 	log  *slog.Logger
 	conn net.PacketConn
-	tcp  net.Listener // with Transport "tcp"
+	tcp  net.Listener // on conn's address (nil only with a Config.Conn whose TCP port is taken)
 	// proxyRoute is Config.OutboundProxy as a loose-routing URI (RFC 3261 §8.1.2).
 	proxyRoute *sip.Uri
 	addr       netip.AddrPort
@@ -186,8 +187,10 @@ func NewPhone(cfg Config) (*Phone, error) {
 		}
 	}
 	conn, tcpL, err := listenSIP(cfg)
-	if err != nil {
+	if conn == nil {
 		return nil, err
+	} else if err != nil {
+		cfg.Logger.Warn("no TCP listener: requests too large for UDP cannot reach us", "error", err)
 	}
 	closeSockets := func() {
 		conn.Close()
@@ -235,6 +238,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 		closeSockets()
 		return nil, err
 	}
+	p.cli.TxRequester = transportChooser{p}
 	p.dua = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.contact()}}
 	p.handlers()
 	serving := 1
@@ -276,18 +280,22 @@ func NewPhone(cfg Config) (*Phone, error) {
 	return p, nil
 }
 
-// listenSIP opens the SIP sockets: the UDP socket (Config.Conn or a new one) and, for transport
-// tcp, a TCP listener on the same address. When the port is left to the kernel, the one it
-// gives UDP may be in use for TCP (by any TCP socket bound to it), so the pair is retried.
+// listenSIP opens the SIP sockets: the UDP socket (Config.Conn or a new one) and a TCP
+// listener on the same address. With transport udp the TCP listener takes the requests a peer
+// sends us over TCP because they are too large for UDP (RFC 3261 §18.1.1); a Config.Conn whose
+// address is taken for TCP then goes without it (err reports why). When the port is left to the
+// kernel, the one it gives UDP may be in use for TCP (by any TCP socket bound to it), so the
+// pair is retried.
 func listenSIP(cfg Config) (net.PacketConn, net.Listener, error) {
 	tcp := cfg.Transport == "tcp"
 	if cfg.Conn != nil {
-		if !tcp {
-			return cfg.Conn, nil, nil
-		}
 		l, err := net.Listen("tcp", cfg.Conn.LocalAddr().String())
 		if err != nil {
-			return nil, nil, fmt.Errorf("client: listen tcp %s: %w", cfg.Conn.LocalAddr(), err)
+			err = fmt.Errorf("client: listen tcp %s: %w", cfg.Conn.LocalAddr(), err)
+			if tcp {
+				return nil, nil, err
+			}
+			return cfg.Conn, nil, err
 		}
 		return cfg.Conn, l, nil
 	}
@@ -296,16 +304,13 @@ func listenSIP(cfg Config) (net.PacketConn, net.Listener, error) {
 		la = "127.0.0.1:0"
 	}
 	tries := 1
-	if _, port, err := net.SplitHostPort(la); err == nil && port == "0" && tcp {
+	if _, port, err := net.SplitHostPort(la); err == nil && port == "0" {
 		tries = 20
 	}
 	for i := 1; ; i++ {
 		pc, err := net.ListenPacket("udp", la)
 		if err != nil {
 			return nil, nil, fmt.Errorf("client: listen %s: %w", la, err)
-		}
-		if !tcp {
-			return pc, nil, nil
 		}
 		l, err := net.Listen("tcp", pc.LocalAddr().String())
 		if err == nil {

@@ -25,6 +25,9 @@ type Options struct {
 	Logger *slog.Logger     // default discards
 	// KMSAudit, if set, receives the KMS's audit event of every decision (tests, metrics).
 	KMSAudit func(kms.AuditEvent)
+	// SIPReceived, if set, is told the method, transport and size of every SIP request the
+	// registrar/proxy receives (tests check which transport a UE chose).
+	SIPReceived func(method, transport string, size int)
 }
 
 // Lab is a running in-process IMS lab.
@@ -169,7 +172,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (l *Lab, err error) {
 		DefaultExpires: time.Duration(cfg.Registrar.DefaultExpires), NonceLifetime: time.Duration(cfg.Registrar.NonceLifetime),
 		Sender: policy}
 	if l.Registrar, err = registrar.New(rc, l.AuC, registrar.Options{Now: opts.Now, Rand: opts.Rand,
-		Logger: opts.Logger.With("component", "registrar")}); err != nil {
+		Logger: opts.Logger.With("component", "registrar"), Received: opts.SIPReceived}); err != nil {
 		return l, fmt.Errorf("lab: %w", err)
 	}
 	l.closers = append(l.closers, l.Registrar.Close)

@@ -87,6 +87,9 @@ type Options struct {
 	Now    func() time.Time // default time.Now
 	Rand   io.Reader        // nonces, RAND, tags; default crypto/rand
 	Logger *slog.Logger     // default discards
+	// Received, if set, is told the method, transport ("UDP", "TCP", ...) and size in octets
+	// of every request the server receives, before it is handled (tests watch the wire).
+	Received func(method, transport string, size int)
 }
 
 // AuC is the HSS/AuC the registrar fetches AKA vectors from (TS 29.228 Cx MAR/MAA in a real

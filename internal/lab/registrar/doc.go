@@ -29,6 +29,11 @@
 // best final response otherwise, 503 turned into 500), CANCEL of the other branches after the
 // first 2xx and on an upstream CANCEL (§16.10, only after a provisional response, §9.1), Timer C
 // (§16.8), stateless forwarding of 2xx ACKs (§16.11), and Via received/rport (RFC 3581 §4).
+// A forwarded request that would go over UDP but is larger than 1300 octets goes over TCP to
+// the same address instead, with our Via saying TCP (§18.1.1; imsphone UEs listen on TCP at
+// their UDP port); a UE on UDP (its Contact names no transport) that sent a request over TCP is
+// record-routed as UDP, so its later small requests go over UDP again. Options.Received lets
+// tests see the method, transport and size of every request received.
 // Out-of-dialog requests from unregistered senders are refused with 403, or challenged with 407
 // (§22.3) under SenderDigest.
 //

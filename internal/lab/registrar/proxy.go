@@ -175,6 +175,11 @@ func (s *Server) prepare(req, fwd *sip.Request, target sip.Uri, recordRoute bool
 		tp = strings.ToUpper(t)
 	}
 	in := strings.ToUpper(req.Transport())
+	if in == "TCP" && contactTransport(req) == "UDP" {
+		// A UE on UDP that sent this request over TCP because of its size (RFC 3261 §18.1.1)
+		// is reached over UDP for the rest of the dialog.
+		in = "UDP"
+	}
 	if recordRoute {
 		// RFC 5658 §3.2: when the transport changes, record-route twice, so each side of the
 		// dialog reaches us over its own transport.
@@ -200,6 +205,13 @@ func (s *Server) prepare(req, fwd *sip.Request, target sip.Uri, recordRoute bool
 		Host: s.cfg.Host, Params: sip.NewParams()}
 	via.Params.Add("branch", sip.GenerateBranchN(16))
 	out.PrependHeader(via)
+	if tp == "UDP" && len(out.String())+viaPortSlack > udpLimit() {
+		// RFC 3261 §18.1.1: above 1300 octets (path MTU unknown) a request goes over a
+		// congestion-controlled transport, with the top Via changed to say so; the UE listens
+		// on TCP at its UDP port. Record-Route still names UDP for the rest of the dialog.
+		tp = "TCP"
+		via.Transport = tp
+	}
 	out.SetTransport(tp)
 	port := next.Port
 	if port == 0 {
@@ -470,4 +482,33 @@ func betterResponse(cur, r *sip.Response) *sip.Response {
 		return r
 	}
 	return cur
+}
+
+// udpRequestLimit is RFC 3261 §18.1.1's bound for a request over UDP when the path MTU is
+// unknown ("larger than 1300 bytes ... MUST be sent using an RFC 2914 congestion controlled
+// transport protocol, such as TCP").
+const udpRequestLimit = 1300
+
+// viaPortSlack is what the transport layer still adds to our Via after we measure a request
+// (the sent-by port).
+const viaPortSlack = 6
+
+// udpLimit is udpRequestLimit, or less when sipgo's sip.UDPMTUSize was lowered (sipgo refuses
+// datagrams above UDPMTUSize - 200).
+func udpLimit() int { return min(udpRequestLimit, sip.UDPMTUSize-200) }
+
+// contactTransport is the transport the Contact of req names (RFC 3261 §19.1.4; UDP without a
+// transport parameter), or "" without a Contact.
+func contactTransport(req *sip.Request) string {
+	c := req.Contact()
+	if c == nil {
+		return ""
+	}
+	if t, ok := c.Address.UriParams.Get("transport"); ok && t != "" {
+		return strings.ToUpper(t)
+	}
+	if strings.EqualFold(c.Address.Scheme, "sips") {
+		return "TLS"
+	}
+	return "UDP"
 }

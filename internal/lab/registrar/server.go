@@ -80,9 +80,9 @@ func New(cfg Config, auc AuC, opts Options) (*Server, error) {
 		ua.Close()
 		return nil, fmt.Errorf("sipgo client: %w", err)
 	}
-	s.srv.OnRegister(s.onRegister)
-	s.srv.OnAck(s.onAck)
-	s.srv.OnNoRoute(s.onRequest)
+	s.srv.OnRegister(s.observe(opts.Received, s.onRegister))
+	s.srv.OnAck(s.observe(opts.Received, s.onAck))
+	s.srv.OnNoRoute(s.observe(opts.Received, s.onRequest))
 	return s, nil
 }
 
@@ -190,4 +190,15 @@ func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 
 func (s *Server) onStrayResponse(res *sip.Response) {
 	s.log.Debug("response matches no transaction", "status", res.StatusCode, "cseq", res.CSeq().Value())
+}
+
+// observe wraps a handler so that Options.Received sees each request first.
+func (s *Server) observe(f func(string, string, int), h sipgo.RequestHandler) sipgo.RequestHandler {
+	if f == nil {
+		return h
+	}
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		f(req.Method.String(), strings.ToUpper(req.Transport()), len(req.String()))
+		h(req, tx)
+	}
 }
