@@ -1,6 +1,6 @@
-// Package client is imsphone's SIP user agent: a Phone that places and receives calls over UDP
-// or TCP (Config.Transport; RFC 3261 §18) on github.com/emiago/sipgo, negotiates the audio
-// stream (package client/sdpoa: RFC 4566 SDP, RFC 3264 offer/answer) and its SRTP keys
+// Package client is imsphone's SIP user agent: a Phone that places and receives calls over
+// UDP, TCP or TLS (Config.Transport; RFC 3261 §18, §26.2) on github.com/emiago/sipgo,
+// negotiates the audio stream (package client/sdpoa: RFC 4566 SDP, RFC 3264 offer/answer) and its SRTP keys
 // (package keymgmt), and runs the media (package media).
 //
 // Layering, in sipgo's style: sipgo does the transaction layer (RFC 3261 §17) and dialog
@@ -22,6 +22,9 @@
 // INVITE, so one whose next hop (top Route, else remote target) names no transport goes back
 // to UDP unless it too is large (RFC 3263 §4.1). Responses follow the request's Via (§18.2.2
 // has no size rule for them): a response over 1300 octets to a UDP request is refused by sipgo.
+// Transport tls (Config.TLS) runs TLS on the TCP port of our address instead of plain TCP,
+// with sip: URIs and transport=tls rather than sips: (Config.Transport says why); certificates
+// are always verified.
 //
 // What the UA does:
 //   - Outgoing (§13.2): INVITE with an RFC 3264 offer, 1xx reported (180/183 as ringing), 2xx
@@ -76,6 +79,6 @@
 // Each Call reports Events: ringing, answered, media up (suite and key source), DTMF,
 // statistics, ended (who, why, SIP code). Logs (log/slog) never carry SDP bodies or keys.
 //
-// Not yet: offerless INVITE (answered 488), rekey by re-INVITE, 100rel/PRACK, UPDATE, TLS,
+// Not yet: offerless INVITE (answered 488), rekey by re-INVITE, 100rel/PRACK, UPDATE, sips: URIs,
 // IPsec sec-agree (TS 33.203), registration-state subscription (RFC 3680).
 package client

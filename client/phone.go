@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -34,7 +35,20 @@ type Config struct {
 	// transport.go), falling back to UDP only when the TCP connection is refused; sipgo then
 	// still refuses datagrams above sip.UDPMTUSize - 200 unless the program raised that
 	// global. This package never changes it.
+	//
+	// With "tls" (RFC 3261 §26.2, over TCP) the TCP port of our address carries TLS instead
+	// of plain TCP, our Contact is sip:user@ip:port;transport=tls and requests leave over TLS
+	// connections verified with Config.TLS. We use sip: URIs with transport=tls rather than
+	// sips: URIs (RFC 5630 §3.1.3 deprecates transport=tls, but sips: would demand TLS on
+	// every hop to the callee, which the lab and most IMS cores do not promise): the choice
+	// protects the hop to the proxy, as TS 24.229's TLS between UE and P-CSCF does.
 	Transport string
+	// TLS configures transport tls: RootCAs (or the system roots) verify the proxy's
+	// certificate, named by the host we connect to (an IP address or name) unless ServerName
+	// is set; Certificates (or GetCertificate) is the certificate we show to a peer or proxy
+	// that connects to our Contact, which transport tls needs. Never set
+	// InsecureSkipVerify outside tests.
+	TLS *tls.Config
 	// User is the user part of our SIP URI and Contact.
 	User string
 	// AOR is our address-of-record (the IMPU in IMS, e.g. sip:alice@home1.net): the From of our
@@ -172,15 +186,20 @@ func NewPhone(cfg Config) (*Phone, error) {
 		cfg.Transport = "udp"
 	case "tcp":
 		cfg.Transport = "tcp"
+	case "tls":
+		cfg.Transport = "tls"
+		if cfg.TLS == nil || (len(cfg.TLS.Certificates) == 0 && cfg.TLS.GetCertificate == nil) {
+			return nil, errors.New("client: transport tls needs Config.TLS with a certificate (requests to our Contact arrive over TLS)")
+		}
 	default:
-		return nil, fmt.Errorf("client: transport %q is neither udp nor tcp", cfg.Transport)
+		return nil, fmt.Errorf("client: transport %q is not udp, tcp or tls", cfg.Transport)
 	}
 	var proxyRoute *sip.Uri
 	if cfg.OutboundProxy != "" {
 		proxyRoute = &sip.Uri{}
 		u := "sip:" + cfg.OutboundProxy + ";lr"
-		if cfg.Transport == "tcp" {
-			u += ";transport=tcp"
+		if cfg.Transport != "udp" {
+			u += ";transport=" + cfg.Transport
 		}
 		if err := sip.ParseUri(u, proxyRoute); err != nil || proxyRoute.Host == "" {
 			return nil, fmt.Errorf("client: outbound proxy %q is not host:port: %v", cfg.OutboundProxy, err)
@@ -215,7 +234,13 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if p.aor = aor; cfg.AOR == "" {
 		p.aor = p.URI()
 	}
-	if p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(ap.Addr().String()),
+	// sipgo dials TLS with this configuration (a nil one would crash it on a transport=tls
+	// Contact or Route even when we are not on TLS): Config.TLS, else the system roots.
+	dialTLS := cfg.TLS
+	if dialTLS == nil {
+		dialTLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(ap.Addr().String()), sipgo.WithUserAgenTLSConfig(dialTLS),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(p.log)),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(p.log))); err != nil {
 		closeSockets()
@@ -261,7 +286,11 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if tcpL != nil {
 		go func() {
 			defer func() { ended <- struct{}{} }()
-			if err := p.srv.ServeTCP(tcpL); err != nil && !errors.Is(err, net.ErrClosed) {
+			serve := p.srv.ServeTCP
+			if cfg.Transport == "tls" {
+				serve = p.srv.ServeTLS
+			}
+			if err := serve(tcpL); err != nil && !errors.Is(err, net.ErrClosed) {
 				p.log.Debug("SIP TCP serve ended", "error", err)
 			}
 		}()
@@ -287,7 +316,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 // kernel, the one it gives UDP may be in use for TCP (by any TCP socket bound to it), so the
 // pair is retried.
 func listenSIP(cfg Config) (net.PacketConn, net.Listener, error) {
-	tcp := cfg.Transport == "tcp"
+	tcp := cfg.Transport != "udp"
 	if cfg.Conn != nil {
 		l, err := net.Listen("tcp", cfg.Conn.LocalAddr().String())
 		if err != nil {
@@ -296,6 +325,9 @@ func listenSIP(cfg Config) (net.PacketConn, net.Listener, error) {
 				return nil, nil, err
 			}
 			return cfg.Conn, nil, err
+		}
+		if cfg.Transport == "tls" {
+			l = tls.NewListener(l, cfg.TLS)
 		}
 		return cfg.Conn, l, nil
 	}
@@ -314,6 +346,9 @@ func listenSIP(cfg Config) (net.PacketConn, net.Listener, error) {
 		}
 		l, err := net.Listen("tcp", pc.LocalAddr().String())
 		if err == nil {
+			if cfg.Transport == "tls" {
+				l = tls.NewListener(l, cfg.TLS)
+			}
 			return pc, l, nil
 		}
 		pc.Close()
@@ -328,20 +363,20 @@ func (p *Phone) URI() sip.Uri {
 	return sip.Uri{Scheme: "sip", User: p.cfg.User, Host: p.addr.Addr().String(), Port: int(p.addr.Port())}
 }
 
-// contact is our Contact URI: URI, with transport=tcp when we use TCP (RFC 3261 §19.1.4).
+// contact is our Contact URI: URI, with transport=tcp or tls when we use them (RFC 3261 §19.1.4).
 func (p *Phone) contact() sip.Uri {
 	u := p.URI()
-	if p.cfg.Transport == "tcp" {
+	if p.cfg.Transport != "udp" {
 		u.UriParams = sip.NewParams()
-		u.UriParams.Add("transport", "tcp")
+		u.UriParams.Add("transport", p.cfg.Transport)
 	}
 	return u
 }
 
 // setTransport makes an out-of-dialog request use our configured transport.
 func (p *Phone) setTransport(req *sip.Request) {
-	if p.cfg.Transport == "tcp" {
-		req.SetTransport("TCP")
+	if p.cfg.Transport != "udp" {
+		req.SetTransport(strings.ToUpper(p.cfg.Transport))
 	}
 }
 

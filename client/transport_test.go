@@ -51,6 +51,11 @@ func (w *wire) has(s string) bool {
 // labUE registers a phone of impi with Transport udp (the default) through the lab, keyed by
 // the lab's KMS.
 func labUE(t *testing.T, l *lab.Lab, impi string, auto *CallOptions) *Phone {
+	return labUEWith(t, l, impi, auto, nil)
+}
+
+// labUEWith is labUE with the Config adjusted by mod before the Phone starts.
+func labUEWith(t *testing.T, l *lab.Lab, impi string, auto *CallOptions, mod func(*Config)) *Phone {
 	t.Helper()
 	ue, err := l.NewUE(impi, lab.UEOptions{})
 	if err != nil {
@@ -58,8 +63,12 @@ func labUE(t *testing.T, l *lab.Lab, impi string, auto *CallOptions) *Phone {
 	}
 	t.Cleanup(func() { ue.Close() })
 	user, _, _ := strings.Cut(impi, "@")
-	p, err := NewPhone(Config{User: user, AOR: ue.IMPU, OutboundProxy: l.SIPAddr, KMS: ue.MIKEY, AutoAnswer: auto,
-		Security: keymgmt.Policy{Mode: keymgmt.ModeKMS, Requirement: keymgmt.Mandatory}, RTCPMinInterval: 500 * time.Millisecond})
+	cfg := Config{User: user, AOR: ue.IMPU, OutboundProxy: l.SIPAddr, KMS: ue.MIKEY, AutoAnswer: auto,
+		Security: keymgmt.Policy{Mode: keymgmt.ModeKMS, Requirement: keymgmt.Mandatory}, RTCPMinInterval: 500 * time.Millisecond}
+	if mod != nil {
+		mod(&cfg)
+	}
+	p, err := NewPhone(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

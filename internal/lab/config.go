@@ -24,8 +24,13 @@ type Config struct {
 	// Host is the loopback address everything binds to and advertises (default 127.0.0.1).
 	Host string `yaml:"host"`
 	// SIPPort is the registrar/proxy port, the same for UDP and TCP (0: a free port).
-	SIPPort   int             `yaml:"sip_port"`
-	Registrar RegistrarConfig `yaml:"registrar"`
+	SIPPort int `yaml:"sip_port"`
+	// SIPTLS makes the registrar/proxy also listen on TLS (RFC 3261 §26.2), on SIPTLSPort (0: a
+	// free port), with a certificate for Host and Domain from a CA generated at start (Lab.CAPool,
+	// Lab.CACertPEM; Lab.IssueCertificate and Lab.UETLSConfig give UEs certificates of it).
+	SIPTLS     bool            `yaml:"sip_tls"`
+	SIPTLSPort int             `yaml:"sip_tls_port"`
+	Registrar  RegistrarConfig `yaml:"registrar"`
 	// Subscribers are shared by the registrar and the BSF's AuC.
 	Subscribers []Subscriber `yaml:"subscribers"`
 	// BSF, if set, starts an in-process test BSF (Ub and Zn on Host, free ports), and with it

@@ -23,6 +23,11 @@
 // NAF key cache, the KMS client and the MIKEY-TICKET method for client.Config.KMS, with a Trace
 // hook timing each bootstrap, ticket request and resolve.
 //
-// The lab is for loopback testing only: plain HTTP on Ub and Zn, no TLS on SIP, no IPsec
-// (TS 33.203), keys held in memory.
+// With Config.SIPTLS the registrar/proxy also listens on TLS (RFC 3261 §26.2; tls.go): Start
+// generates a CA (ECDSA P-256, in memory) and a certificate for Host and Domain signed by it;
+// CAPool and CACertPEM let UEs verify it, and IssueCertificate / UETLSConfig give a UE on
+// transport tls the certificate the proxy verifies when it connects to the UE's Contact.
+//
+// The lab is for loopback testing only: plain HTTP on Ub and Zn, no IPsec (TS 33.203), keys
+// and the CA's private key held in memory.
 package lab

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,6 +36,9 @@ type Lab struct {
 	// SIPAddr is the registrar/proxy address, host:port, for UDP and TCP alike; a UE uses it as
 	// its outbound proxy (the P-CSCF of a real network).
 	SIPAddr string
+	// SIPTLSAddr is its TLS address with Config.SIPTLS ("" otherwise): the outbound proxy of a
+	// UE on transport tls, verified with CAPool.
+	SIPTLSAddr string
 	// Domain is the home domain; RegistrarURI ("sip:<Domain>") is the REGISTER Request-URI.
 	Domain       string
 	RegistrarURI string
@@ -58,6 +62,7 @@ type Lab struct {
 	AuC *bsf.AuC
 
 	accounts []Account
+	ca       *certAuthority
 	now      func() time.Time
 	rand     io.Reader
 	log      *slog.Logger
@@ -171,8 +176,20 @@ func Start(ctx context.Context, cfg Config, opts Options) (l *Lab, err error) {
 		MinExpires: time.Duration(cfg.Registrar.MinExpires), MaxExpires: time.Duration(cfg.Registrar.MaxExpires),
 		DefaultExpires: time.Duration(cfg.Registrar.DefaultExpires), NonceLifetime: time.Duration(cfg.Registrar.NonceLifetime),
 		Sender: policy}
+	var serverTLS, dialTLS *tls.Config
+	if cfg.SIPTLS {
+		if l.ca, err = newCertAuthority(opts.Now, cfg.Domain); err != nil {
+			return l, err
+		}
+		cert, err := l.ca.issue(cfg.Host, cfg.Domain)
+		if err != nil {
+			return l, err
+		}
+		serverTLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		dialTLS = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: l.ca.pool, Certificates: []tls.Certificate{cert}}
+	}
 	if l.Registrar, err = registrar.New(rc, l.AuC, registrar.Options{Now: opts.Now, Rand: opts.Rand,
-		Logger: opts.Logger.With("component", "registrar"), Received: opts.SIPReceived}); err != nil {
+		Logger: opts.Logger.With("component", "registrar"), Received: opts.SIPReceived, TLS: dialTLS}); err != nil {
 		return l, fmt.Errorf("lab: %w", err)
 	}
 	l.closers = append(l.closers, l.Registrar.Close)
@@ -186,6 +203,17 @@ func Start(ctx context.Context, cfg Config, opts Options) (l *Lab, err error) {
 	l.Registrar.SetListenAddr("tcp", tl.Addr())
 	l.goServe(func() error { return l.Registrar.ServeUDP(pc) })
 	l.goServe(func() error { return l.Registrar.ServeTCP(tl) })
+	if cfg.SIPTLS {
+		tcp, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.SIPTLSPort)))
+		if err != nil {
+			return l, fmt.Errorf("lab: SIP TLS listener: %w", err)
+		}
+		tlsL := tls.NewListener(tcp, serverTLS)
+		l.closers = append(l.closers, tlsL.Close)
+		l.SIPTLSAddr = tcp.Addr().String()
+		l.Registrar.SetListenAddr("tls", tcp.Addr())
+		l.goServe(func() error { return l.Registrar.ServeTLS(tlsL) })
+	}
 
 	// The BSF (Ub for UEs, Zn for NAFs), over the same AuC.
 	if cfg.BSF != nil {
@@ -217,7 +245,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (l *Lab, err error) {
 		clear(subs[i].OPc)
 	}
 	context.AfterFunc(ctx, func() { l.Close() })
-	opts.Logger.Info("lab started", "sip", l.SIPAddr, "ub", l.UbURL, "zn", l.ZnURL, "kms", l.KMSURL, "subscribers", len(accts))
+	opts.Logger.Info("lab started", "sip", l.SIPAddr, "sip-tls", l.SIPTLSAddr, "ub", l.UbURL, "zn", l.ZnURL, "kms", l.KMSURL, "subscribers", len(accts))
 	return l, nil
 }
 

@@ -1,6 +1,7 @@
 package registrar
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,9 @@ type Options struct {
 	// Received, if set, is told the method, transport ("UDP", "TCP", ...) and size in octets
 	// of every request the server receives, before it is handled (tests watch the wire).
 	Received func(method, transport string, size int)
+	// TLS is how the proxy dials TLS (to a Contact or Route with transport=tls): RootCAs verify
+	// the UE, Certificates are shown if it asks. nil: the system roots.
+	TLS *tls.Config
 }
 
 // AuC is the HSS/AuC the registrar fetches AKA vectors from (TS 29.228 Cx MAR/MAA in a real

@@ -48,5 +48,6 @@
 //
 // Not implemented: Path (RFC 3327), outbound flows (RFC 5626), GRUU, IPsec sec-agree (TS 33.203),
 // third-party registration, reg-event, 401/407 aggregation of forked branches (§16.7 step 7),
-// the §16.3 step 4 Via loop check, TLS.
+// the §16.3 step 4 Via loop check, sips: URIs (TLS is served by ServeTLS and used towards
+// Contacts and Routes with transport=tls; Options.TLS says how to verify them).
 package registrar

@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -64,7 +65,11 @@ func New(cfg Config, auc AuC, opts Options) (*Server, error) {
 	s.loc = NewLocation(s.now)
 	s.nonces = newNonceStore(cfg.MaxPendingNonces, cfg.NonceLifetime)
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("imsphone-lab-scscf"), sipgo.WithUserAgentHostname(cfg.Domain),
+	dialTLS := opts.TLS
+	if dialTLS == nil {
+		dialTLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("imsphone-lab-scscf"), sipgo.WithUserAgentHostname(cfg.Domain), sipgo.WithUserAgenTLSConfig(dialTLS),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(s.log),
 			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(s.log)))
@@ -108,6 +113,13 @@ func (s *Server) ServeUDP(pc net.PacketConn) error {
 func (s *Server) ServeTCP(l net.Listener) error {
 	s.setPort("tcp", l.Addr())
 	return s.srv.ServeTCP(l)
+}
+
+// ServeTLS serves SIP over TLS (RFC 3261 §26.2) on l, a listener that does the TLS handshake
+// (tls.NewListener), until l is closed.
+func (s *Server) ServeTLS(l net.Listener) error {
+	s.setPort("tls", l.Addr())
+	return s.srv.ServeTLS(l)
 }
 
 // SetListenAddr records where a transport listens before Serve* runs, so that a request racing
