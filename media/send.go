@@ -58,9 +58,10 @@ func (s *Stream) tick(now time.Time) {
 // sendMedia sends this tick's packet: a telephone-event while a digit is being sent (RFC 4733
 // §2.5: events replace audio for their duration), otherwise one frame of the Source.
 func (s *Stream) sendMedia() error {
+	paused := s.paused.Load()
 	if s.dtmfTx != nil {
 		s.mu.Lock()
-		if len(s.dtmfQueue) > 0 && s.dtmfTx.Idle() {
+		if len(s.dtmfQueue) > 0 && s.dtmfTx.Idle() && !paused {
 			d := s.dtmfQueue[0]
 			s.dtmfQueue = s.dtmfQueue[1:]
 			s.mu.Unlock()
@@ -88,6 +89,18 @@ func (s *Stream) sendMedia() error {
 			s.marker = true
 			return err
 		}
+	}
+	if paused {
+		// On hold nothing goes out, but the Source keeps real time and the RTP timestamp keeps
+		// advancing with the sampling clock (RFC 3550 §5.1) while the sequence number does not:
+		// the peer sees no loss, and its jitter estimate and ROC stay coherent on resume. The
+		// first packet after the pause starts a talkspurt and carries the marker (RFC 3551 §4.1).
+		if s.cfg.Source != nil {
+			_, _ = audio.ReadFull(s.cfg.Source, s.pcm)
+		}
+		s.ts += uint32(s.samples)
+		s.marker = true
+		return nil
 	}
 	pcm := s.pcm
 	if s.cfg.Source != nil {
@@ -270,6 +283,22 @@ func (s *Stream) sendRTCP(now time.Time, bye bool) error {
 	}
 	return s.write(conn, wire, dst)
 }
+
+// SetSending turns sending RTP on or off, for the SDP direction attribute of the current
+// offer/answer (RFC 3264 §5.1, §8.4): off for sendonly→recvonly on our side, recvonly and
+// inactive (hold), on for sendrecv and sendonly. While off no RTP packet leaves the stream but
+// everything else goes on: received audio is still played, RTCP reports are still sent (RFC 3264
+// §5.1: RTCP continues in every direction; after one interval without RTP they become RRs, RFC
+// 3550 §6.4) and the Source is still read so that it keeps real time. On resume the sequence
+// number continues from the last packet sent (no gap, so the peer counts no loss) and the RTP
+// timestamp has advanced by the paused time (RFC 3550 §5.1), with the marker bit set. A
+// telephone-event under way is finished first; queued digits wait until sending resumes.
+// Streams start sending; SetSending may be called at any time, from any goroutine, before or
+// after Start.
+func (s *Stream) SetSending(on bool) { s.paused.Store(!on) }
+
+// Sending reports whether the stream sends RTP (see SetSending).
+func (s *Stream) Sending() bool { return !s.paused.Load() }
 
 // SendDTMF queues digits (0-9 * # A-D) to send as RFC 4733 telephone-events.
 func (s *Stream) SendDTMF(digits string) error {

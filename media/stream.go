@@ -158,6 +158,9 @@ type Stream struct {
 	stopped     bool
 	byeSent     bool
 
+	// paused is the hold state set by SetSending (zero value: sending).
+	paused atomic.Bool
+
 	// Send-side buffers, used only by the tick goroutine (and by Stop after it ended).
 	pcm     []int16
 	payload []byte
