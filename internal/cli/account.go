@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/netip"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/imsphone/imsphone/client/sdpoa"
+	"github.com/imsphone/imsphone/internal/yamlconf"
 	"github.com/imsphone/imsphone/keymgmt"
 )
 
@@ -184,7 +184,7 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	case yaml.MappingNode:
 		var r secretRef
-		if err := decodeStrict(n, &r); err != nil {
+		if err := yamlconf.DecodeNode(n, &r); err != nil {
 			return err
 		}
 		if (r.Env == "") == (r.File == "") {
@@ -196,62 +196,9 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 	return fmt.Errorf("line %d: a secret is a string, {env: NAME} or {file: PATH}", n.Line)
 }
 
-// decodeStrict decodes a node refusing unknown keys (yaml.Node.Decode has no KnownFields).
-func decodeStrict(n *yaml.Node, v any) error {
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	d := yaml.NewDecoder(bytes.NewReader(b))
-	d.KnownFields(true)
-	if err := d.Decode(v); err != nil {
-		// The re-encoded node starts at line 1; report lines of the original document.
-		return shiftLines(err, n.Line-1)
-	}
-	return nil
-}
-
-func shiftLines(err error, by int) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return err
-	}
-	out := make([]string, len(te.Errors))
-	for i, e := range te.Errors {
-		var l int
-		if _, serr := fmt.Sscanf(e, "line %d:", &l); serr == nil {
-			e = fmt.Sprintf("line %d:%s", l+by, strings.SplitN(e, ":", 2)[1])
-		}
-		out[i] = e
-	}
-	return &yaml.TypeError{Errors: out}
-}
-
-// ConfigError is a configuration problem: the file, line (0 when unknown) and field it concerns.
-type ConfigError struct {
-	File  string
-	Line  int
-	Field string
-	Err   error
-}
-
-func (e *ConfigError) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		if e.Line > 0 {
-			fmt.Fprintf(&b, ":%d", e.Line)
-		}
-		b.WriteString(": ")
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field + ": ")
-	}
-	b.WriteString(e.Err.Error())
-	return b.String()
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
+// ConfigError is a configuration problem: the file, line (0 when unknown) and field it concerns
+// ("a.yaml:3: security.mode: ...").
+type ConfigError = yamlconf.Error
 
 // maxAccountBytes bounds an account file: it is a handful of lines.
 const maxAccountBytes = 64 << 10
@@ -259,124 +206,41 @@ const maxAccountBytes = 64 << 10
 // LoadAccount reads an account file; its secrets come from the file, the environment or other
 // files as the file says.
 func LoadAccount(path string) (*Account, error) {
-	f, err := os.Open(path)
+	data, err := yamlconf.ReadFile(path, accountLimits())
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is already the ConfigError's File
-		}
-		return nil, &ConfigError{File: path, Err: err}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxAccountBytes+1))
-	if err != nil {
-		return nil, &ConfigError{File: path, Err: err}
-	}
-	if len(data) > maxAccountBytes {
-		return nil, &ConfigError{File: path, Err: errors.New("larger than 64 KiB: not an account file")}
+		return nil, err
 	}
 	return parseAccount(path, data, osSecrets())
 }
 
-// Limits on an account file's shape. An account has about fifteen keys; yaml.v3's struct
-// decoder checks every mapping for repeated keys pairwise, which costs seconds on a file of a few
-// thousand keys, so a file that cannot be an account is refused before it gets there.
-const (
-	maxMappingKeys = 64
-	maxSequence    = 64
-	maxNodes       = 2048
-)
-
-// checkShape refuses what no account file needs: aliases (and with them alias expansion
-// bombs), repeated keys, and mappings, sequences or documents beyond the limits above.
-func checkShape(file string, root *yaml.Node) error {
-	nodes := 0
-	var walk func(n *yaml.Node) error
-	walk = func(n *yaml.Node) error {
-		nodes++
-		if nodes > maxNodes {
-			return &ConfigError{File: file, Line: n.Line, Err: fmt.Errorf("more than %d YAML nodes: not an account file", maxNodes)}
-		}
-		switch n.Kind {
-		case yaml.AliasNode:
-			return &ConfigError{File: file, Line: n.Line, Err: errors.New("YAML aliases are not supported in account files")}
-		case yaml.MappingNode:
-			if len(n.Content)/2 > maxMappingKeys {
-				return &ConfigError{File: file, Line: n.Line, Err: fmt.Errorf("a mapping with more than %d keys", maxMappingKeys)}
-			}
-			seen := make(map[string]int, len(n.Content)/2)
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i]
-				if first, dup := seen[k.Value]; dup && k.Kind == yaml.ScalarNode {
-					return &ConfigError{File: file, Line: k.Line, Field: k.Value, Err: fmt.Errorf("repeated key (first at line %d)", first)}
-				}
-				seen[k.Value] = k.Line
-			}
-		case yaml.SequenceNode:
-			if len(n.Content) > maxSequence {
-				return &ConfigError{File: file, Line: n.Line, Err: fmt.Errorf("a list with more than %d entries", maxSequence)}
-			}
-		}
-		for _, c := range n.Content {
-			if err := walk(c); err != nil {
-				return err
-			}
-		}
-		return nil
+// accountLimits bound an account file's shape. An account has about fifteen keys; yaml.v3's
+// struct decoder checks every mapping for repeated keys pairwise, which costs seconds on a file of
+// a few thousand keys, so a file that cannot be an account is refused before it gets there.
+func accountLimits() yamlconf.Limits {
+	return yamlconf.Limits{
+		MaxBytes:       maxAccountBytes,
+		MaxNodes:       2048,
+		MaxMappingKeys: 64,
+		MaxSequence:    64,
+		What:           "an account file",
 	}
-	return walk(root)
 }
 
 // parseAccount decodes and checks account YAML. Unknown keys are errors, so a misspelt field
 // is not silently dropped; every error names the file, line and field.
 func parseAccount(file string, data []byte, src secretSource) (*Account, error) {
-	if len(data) > maxAccountBytes {
-		return nil, &ConfigError{File: file, Err: errors.New("larger than 64 KiB: not an account file")}
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, err)
-	}
-	if err := checkShape(file, &root); err != nil {
-		return nil, err
-	}
 	var acc Account
-	d := yaml.NewDecoder(bytes.NewReader(data))
-	d.KnownFields(true)
-	if err := d.Decode(&acc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(file, err)
-	}
-	var extra yaml.Node
-	if err := d.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, &ConfigError{File: file, Line: extra.Line, Err: errors.New("more than one YAML document")}
+	doc, err := yamlconf.Decode(file, data, &acc, accountLimits())
+	if err != nil && !errors.Is(err, yamlconf.ErrEmpty) {
+		return nil, err
 	}
 	if err := acc.resolveSecrets(file, src); err != nil {
 		return nil, err
 	}
-	if err := acc.check(file, &root); err != nil {
+	if err := acc.check(file, &doc.Root); err != nil {
 		return nil, err
 	}
 	return &acc, nil
-}
-
-// yamlError turns a yaml.v3 error ("yaml: line 3: ..." or a TypeError listing "line 3: field x
-// not found in type cli.Account") into a ConfigError naming the file and line.
-func yamlError(file string, err error) error {
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-		if len(te.Errors) > 1 {
-			msg += fmt.Sprintf(" (and %d more)", len(te.Errors)-1)
-		}
-	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	line := 0
-	if _, serr := fmt.Sscanf(msg, "line %d:", &line); serr == nil {
-		msg = strings.TrimSpace(strings.SplitN(msg, ":", 2)[1])
-	}
-	msg = strings.ReplaceAll(msg, " in type cli.", " in ")
-	return &ConfigError{File: file, Line: line, Err: errors.New(msg)}
 }
 
 type secretField struct {
@@ -421,48 +285,13 @@ func (a *Account) resolveSecrets(file string, src secretSource) error {
 	return nil
 }
 
-// nodeLine is the line of the value at a dotted path ("security.mode", "codecs.1") in root, or
-// of the deepest key found on the way.
-func nodeLine(root *yaml.Node, path string) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := 0
-	for _, key := range strings.Split(path, ".") {
-		switch n.Kind {
-		case yaml.MappingNode:
-			found := false
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == key {
-					line, n, found = n.Content[i].Line, n.Content[i+1], true
-					break
-				}
-			}
-			if !found {
-				return line
-			}
-		case yaml.SequenceNode:
-			var i int
-			if _, err := fmt.Sscanf(key, "%d", &i); err != nil || i < 0 || i >= len(n.Content) {
-				return line
-			}
-			n = n.Content[i]
-			line = n.Line
-		default:
-			return line
-		}
-	}
-	return line
-}
-
 // check validates what can be checked of the file alone; completeness for a command (a
 // registrar for register, a KMS for mode kms) is checked by Finish after flags are applied.
 func (a *Account) check(file string, root *yaml.Node) error {
 	bad := func(field string, format string, args ...any) error {
 		line := 0
 		if root != nil {
-			line = nodeLine(root, field)
+			line = yamlconf.NodeLine(root, field)
 		}
 		return &ConfigError{File: file, Line: line, Field: field, Err: fmt.Errorf(format, args...)}
 	}
