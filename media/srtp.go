@@ -33,21 +33,6 @@ var (
 	ErrNoMKI = errors.New("rekey without gap needs an MKI (RFC 3711 §8.1)")
 )
 
-// replayFlag wraps pion's sliding window so that a rejection is visible to us: pion reports it
-// with an unexported error type.
-type replayFlag struct {
-	inner replaydetector.ReplayDetector
-	hit   *bool
-}
-
-func (r replayFlag) Check(seq uint64) (func(), bool) {
-	accept, ok := r.inner.Check(seq)
-	if !ok {
-		*r.hit = true
-	}
-	return accept, ok
-}
-
 // keyRing is the set of master keys installed in one direction, in installation order.
 type keyRing struct {
 	keys []SRTPParams
@@ -260,11 +245,13 @@ func newRxCrypto(p *SRTPParams) (*rxCrypto, error) {
 
 func (r *rxCrypto) rebuild() error {
 	ctx, err := newContext(&r.ring, r.cur,
+		// The SRTP index is 48 bits, the SRTCP index 31 (RFC 3711 §3.3.1, §3.4): neither wraps
+		// under one master key.
 		srtp.SRTPReplayDetectorFactory(func() replaydetector.ReplayDetector {
-			return replayFlag{replaydetector.New(srtpReplayWindow, 1<<48-1), &r.replay}
+			return newReplayWindow(srtpReplayWindow, 1<<48-1, &r.replay)
 		}),
 		srtp.SRTCPReplayDetectorFactory(func() replaydetector.ReplayDetector {
-			return replayFlag{replaydetector.New(srtcpReplayWindow, 1<<31-1), &r.replay}
+			return newReplayWindow(srtcpReplayWindow, 1<<31-1, &r.replay)
 		}),
 	)
 	if err != nil {

@@ -131,7 +131,6 @@ type Buffer struct {
 	minAny  bool
 	minBest int64
 	peakJ   float64
-	tgt     int64 // target(), recomputed whenever J or a bucket changes
 
 	// nsPerTS is 10⁹/ClockRate when that is an integer (8, 16, 32, 48 kHz...), else 0.
 	nsPerTS int64
@@ -185,7 +184,6 @@ func New(cfg Config) *Buffer {
 		b.nsPerTS = int64(time.Second) / b.rate
 	}
 	b.aggOK = true // no bucket set: nothing to aggregate
-	b.retarget()
 	return b
 }
 
@@ -361,7 +359,6 @@ func (b *Buffer) noteTransit(now, transit int64) {
 	} else {
 		b.aggregate()
 	}
-	b.retarget()
 }
 
 // aggregate recomputes minBest and peakJ over the buckets that are set.
@@ -396,20 +393,19 @@ func (b *Buffer) minTransit(now, tsExt int64) int64 {
 // [Min, Max]. J is taken as its peak over the last minBuckets windows (2 s), so the target
 // rises at once with the jitter but falls only once the jitter has stayed low, and the noise of
 // the J estimate does not make the delay swing.
-func (b *Buffer) target() int64 { return b.tgt }
-
-// retarget recomputes target() after J or a bucket changed (peakJ is 0 with no bucket set, and
-// J ≥ 0, so max(J, peakJ) is the peak over J and the set buckets).
-func (b *Buffer) retarget() {
+//
+// It is computed when asked for (every adaptEvery frames at most, and on a restart) rather than
+// on every Push, which keeps Push — once per received packet — cheap.
+func (b *Buffer) target() int64 {
 	if b.cfg.Fixed {
-		b.tgt = int64(b.cfg.Initial)
-		return
+		return int64(b.cfg.Initial)
 	}
 	if !b.aggOK {
 		b.aggregate()
 	}
+	// peakJ is 0 with no bucket set, and J ≥ 0, so this is the peak over J and the set buckets.
 	j := max(b.jitter, b.peakJ)
-	b.tgt = min(max(int64(4*j), b.minNs), b.maxNs)
+	return min(max(int64(4*j), b.minNs), b.maxNs)
 }
 
 // Pop returns the frame to play at now, if one is due. Call it once per frame interval. A
