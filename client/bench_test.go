@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/imsphone/imsphone/keymgmt"
 )
 
@@ -66,5 +67,20 @@ func BenchmarkRegister(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkTransportChoice is the per-request cost of the RFC 3261 §18.1.1 size check the
+// Phone runs before sipgo sends a request (serialising it once to measure it).
+func BenchmarkTransportChoice(b *testing.B) {
+	req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "bob", Host: "127.0.0.1", Port: 5060})
+	req.AppendHeader(&sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: "127.0.0.1", Params: sip.NewParams()})
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(make([]byte, 1200))
+	b.ReportAllocs()
+	for b.Loop() {
+		if requestSize(req) <= udpLimit() {
+			b.Fatal("not large")
+		}
 	}
 }

@@ -21,7 +21,10 @@
 // in-dialog requests go by the same rule: sipgo would send them over the transport of their
 // INVITE, so one whose next hop (top Route, else remote target) names no transport goes back
 // to UDP unless it too is large (RFC 3263 §4.1). Responses follow the request's Via (§18.2.2
-// has no size rule for them): a response over 1300 octets to a UDP request is refused by sipgo.
+// has no size rule for them, and a UAS cannot change their transport): a response over 1300
+// octets to a UDP request is refused by sipgo unless the program raised sip.UDPMTUSize. This
+// bites one case: when the callee of a MIKEY call over UDP sends a re-INVITE (hold), the
+// caller's 2xx repeats its TRANSFER_INIT with the ticket and does not fit.
 // Transport tls (Config.TLS) runs TLS on the TCP port of our address instead of plain TCP,
 // with sip: URIs and transport=tls rather than sips: (Config.Transport says why); certificates
 // are always verified.

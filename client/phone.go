@@ -39,9 +39,11 @@ type Config struct {
 	// With "tls" (RFC 3261 §26.2, over TCP) the TCP port of our address carries TLS instead
 	// of plain TCP, our Contact is sip:user@ip:port;transport=tls and requests leave over TLS
 	// connections verified with Config.TLS. We use sip: URIs with transport=tls rather than
-	// sips: URIs (RFC 5630 §3.1.3 deprecates transport=tls, but sips: would demand TLS on
-	// every hop to the callee, which the lab and most IMS cores do not promise): the choice
-	// protects the hop to the proxy, as TS 24.229's TLS between UE and P-CSCF does.
+	// sips: URIs: sips: would demand TLS on every hop to the callee (RFC 5630), which the lab
+	// and most IMS cores do not promise, while RFC 3263 lets a sip: URI be reached over TLS
+	// "to allow security that is better than no TLS at all". This protects the hop to the
+	// proxy (the P-CSCF), not the path to the callee; the media keys never depend on it with
+	// MIKEY-TICKET, but SDES keys do.
 	Transport string
 	// TLS configures transport tls: RootCAs (or the system roots) verify the proxy's
 	// certificate, named by the host we connect to (an IP address or name) unless ServerName

@@ -66,10 +66,7 @@ func (tc transportChooser) Request(ctx context.Context, req *sip.Request) (sip.C
 	if !strings.EqualFold(req.Transport(), "UDP") {
 		return send()
 	}
-	size := len(req.String())
-	if via.Port == 0 {
-		size += viaPortSlack
-	}
+	size := requestSize(req)
 	if size <= udpLimit() {
 		return send()
 	}
@@ -134,4 +131,14 @@ func nextHopTransport(req *sip.Request) string {
 		return "TLS"
 	}
 	return "UDP"
+}
+
+// requestSize is the size of req on the wire, counting the sent-by port the transport layer
+// still adds to a Via without one.
+func requestSize(req *sip.Request) int {
+	n := len(req.String())
+	if via := req.Via(); via != nil && via.Port == 0 {
+		n += viaPortSlack
+	}
+	return n
 }

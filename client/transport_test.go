@@ -23,18 +23,20 @@ const (
 // wire records the requests the lab's registrar/proxy received: method, transport and size.
 type wire struct {
 	mu   sync.Mutex
-	seen []string
-	big  map[string]int // method → largest size
+	seen []string // method/transport
+	reqs []seen
+}
+
+type seen struct {
+	method, transport string
+	size              int
 }
 
 func (w *wire) received(method, transport string, size int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seen = append(w.seen, method+"/"+transport)
-	if w.big == nil {
-		w.big = map[string]int{}
-	}
-	w.big[method+"/"+transport] = max(w.big[method+"/"+transport], size)
+	w.reqs = append(w.reqs, seen{method, transport, size})
 }
 
 func (w *wire) has(s string) bool {
@@ -81,61 +83,98 @@ func labUEWith(t *testing.T, l *lab.Lab, impi string, auto *CallOptions, mod fun
 	return p
 }
 
-// Two UEs on UDP register with IMS AKA through the lab and make a KMS-keyed call: the INVITE
+// Two UEs on UDP register with IMS AKA through the lab and make KMS-keyed calls: the INVITE
 // with its MIKEY-TICKET TRANSFER_INIT is over 1300 octets, so it reaches the proxy over TCP
-// (RFC 3261 §18.1.1) and the proxy forwards it to the callee over TCP too; REGISTER, ACK and BYE
-// stay on UDP; tones go both ways under keys from the tickets.
+// (RFC 3261 §18.1.1), and the proxy can only have forwarded it to the callee over TCP too
+// (sipgo refuses it over UDP). Every request the proxy sees over UDP is at most 1300 octets and
+// every one over TCP larger: REGISTER, ACK and BYE (either side hanging up) stay on UDP; the
+// caller's hold and resume re-INVITEs, which repeat its TRANSFER_INIT, go over TCP. Tones go
+// both ways under the tickets' keys.
 func TestLargeINVITEOverTCPThroughLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	w := &wire{}
-	l, err := lab.Start(context.Background(), lab.Config{Domain: "home1.net", BSF: &lab.BSFConfig{}, Subscribers: []lab.Subscriber{
-		{IMPI: "alice@home1.net", IMPUs: []string{"sip:alice@home1.net"}, K: labK, OPc: labOPc},
-		{IMPI: "bob@home1.net", IMPUs: []string{"sip:bob@home1.net"}, K: labK, OPc: labOPc},
-	}}, lab.Options{SIPReceived: w.received})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	sinkA, sinkB := &sink{}, &sink{}
-	a := labUE(t, l, "alice@home1.net", nil)
-	labUE(t, l, "bob@home1.net", &CallOptions{Source: audio.Tone(440, 0.5, 8000), Sink: sinkB})
-	if a.cfg.Transport != "udp" || !w.has("REGISTER/UDP") || w.has("REGISTER/TCP") {
-		t.Fatalf("transport %q, registrar saw %v", a.cfg.Transport, w.seen)
-	}
-	ctx := context.Background()
-	ca, err := a.Dial(ctx, "sip:bob@home1.net", CallOptions{Source: audio.Tone(1000, 0.5, 8000), Sink: sinkA})
-	if err != nil {
-		t.Fatal(err)
-	}
-	up := waitFor(t, ca, EventMediaUp, 10*time.Second)
-	if up.KeySource != "mikey" || up.Suite != "AES_CM_128_HMAC_SHA1_80" {
-		t.Fatalf("media up %v", up)
-	}
-	w.mu.Lock()
-	inviteSize := w.big["INVITE/TCP"]
-	w.mu.Unlock()
-	if inviteSize <= udpRequestLimit || w.has("INVITE/UDP") {
-		t.Fatalf("INVITE over TCP of %d octets; registrar saw %v", inviteSize, w.seen)
-	}
-	t.Logf("INVITE of %d octets over TCP", inviteSize)
-	waitPlayed(16000, 10*time.Second, sinkA, sinkB)
-	if err := ca.Hangup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	e := waitEnded(t, ca)
-	if e.Stats == nil || e.Stats.SRTPAuthFailures != 0 || e.Stats.SRTCPAuthFailures != 0 || e.Stats.PacketsReceived < 50 {
-		t.Fatalf("stats %v", e.Stats)
-	}
-	if !w.has("ACK/UDP") || !w.has("BYE/UDP") || w.has("ACK/TCP") || w.has("BYE/TCP") {
-		t.Fatalf("ACK and BYE not on UDP: %v", w.seen)
-	}
-	a440, a1k := heard(t, sinkA.samples(), 440, 1000)
-	b1k, b440 := heard(t, sinkB.samples(), 1000, 440)
-	t.Logf("caller heard 440 Hz at %.1f dB (1 kHz %.1f dB); callee heard 1 kHz at %.1f dB (440 Hz %.1f dB)", a440, a1k, b1k, b440)
-	if a440 < 20 || b1k < 20 || a1k > 0 || b440 > 0 {
-		t.Fatal("tones not heard as sent")
+	for _, calleeHangs := range []bool{false, true} {
+		t.Run(map[bool]string{false: "caller-hangs-up", true: "caller-holds/callee-hangs-up"}[calleeHangs], func(t *testing.T) {
+			w := &wire{}
+			l, err := lab.Start(context.Background(), lab.Config{Domain: "home1.net", BSF: &lab.BSFConfig{}, Subscribers: []lab.Subscriber{
+				{IMPI: "alice@home1.net", IMPUs: []string{"sip:alice@home1.net"}, K: labK, OPc: labOPc},
+				{IMPI: "bob@home1.net", IMPUs: []string{"sip:bob@home1.net"}, K: labK, OPc: labOPc},
+			}}, lab.Options{SIPReceived: w.received})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+			sinkA, sinkB := &sink{}, &sink{}
+			a := labUE(t, l, "alice@home1.net", nil)
+			b := labUE(t, l, "bob@home1.net", &CallOptions{Source: audio.Tone(440, 0.5, 8000), Sink: sinkB})
+			if a.cfg.Transport != "udp" || !w.has("REGISTER/UDP") || w.has("REGISTER/TCP") {
+				t.Fatalf("transport %q, registrar saw %v", a.cfg.Transport, w.seen)
+			}
+			ctx := context.Background()
+			ca, err := a.Dial(ctx, "sip:bob@home1.net", CallOptions{Source: audio.Tone(1000, 0.5, 8000), Sink: sinkA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			up := waitFor(t, ca, EventMediaUp, 10*time.Second)
+			if up.KeySource != "mikey" || up.Suite != "AES_CM_128_HMAC_SHA1_80" {
+				t.Fatalf("media up %v", up)
+			}
+			waitPlayed(16000, 10*time.Second, sinkA, sinkB)
+			hanger, other := ca, ca
+			if calleeHangs {
+				var cb *Call
+				for deadline := time.Now().Add(5 * time.Second); cb == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+					b.mu.Lock()
+					for c := range b.calls {
+						cb = c
+					}
+					b.mu.Unlock()
+				}
+				if cb == nil {
+					t.Fatal("callee has no call")
+				}
+				hanger = cb
+				if err := ca.Hold(ctx); err != nil {
+					t.Fatalf("hold: %v; proxy received %v", err, w.reqs)
+				}
+				if err := ca.Resume(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := hanger.Hangup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e := waitEnded(t, other)
+			if e.Stats == nil || e.Stats.SRTPAuthFailures != 0 || e.Stats.SRTCPAuthFailures != 0 || e.Stats.PacketsReceived < 50 {
+				t.Fatalf("stats %v", e.Stats)
+			}
+			w.mu.Lock()
+			reqs := append([]seen(nil), w.reqs...)
+			w.mu.Unlock()
+			t.Logf("proxy received %v", reqs)
+			invites := 0
+			if calleeHangs {
+				invites = -2 // the hold and the resume
+			}
+			for _, r := range reqs {
+				if r.transport == "UDP" && r.size > udpRequestLimit || r.transport != "UDP" && r.size <= udpRequestLimit {
+					t.Fatalf("%s of %d octets over %s", r.method, r.size, r.transport)
+				}
+				if r.method == "INVITE" && r.transport == "TCP" {
+					invites++
+				}
+			}
+			if invites != 1 || !w.has("ACK/UDP") || !w.has("BYE/UDP") {
+				t.Fatalf("proxy received %v", reqs)
+			}
+			a440, a1k := heard(t, sinkA.samples(), 440, 1000)
+			b1k, b440 := heard(t, sinkB.samples(), 1000, 440)
+			t.Logf("caller heard 440 Hz at %.1f dB (1 kHz %.1f dB); callee heard 1 kHz at %.1f dB (440 Hz %.1f dB)", a440, a1k, b1k, b440)
+			if a440 < 20 || b1k < 20 || a1k > 0 || b440 > 0 {
+				t.Fatal("tones not heard as sent")
+			}
+		})
 	}
 }
 
