@@ -1,13 +1,11 @@
 package bsf
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/imsphone/imsphone/gba"
+	"github.com/imsphone/imsphone/internal/yamlconf"
 )
 
 // FileConfig is the YAML configuration of the BSF daemon (configs/bsf.yaml shows every field).
@@ -89,86 +88,128 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// configLimits bound a BSF configuration; subscribersLimits a subscribers_file, which may list
+// many more subscribers (yamlconf package doc: why files are bounded).
+func configLimits() yamlconf.Limits {
+	return yamlconf.Limits{MaxBytes: 1 << 20, MaxSequence: 4096, What: "a BSF configuration"}
+}
+
+func subscribersLimits() yamlconf.Limits {
+	return yamlconf.Limits{MaxBytes: 64 << 20, MaxNodes: 1 << 22, MaxSequence: 1 << 19, MaxMappingKeys: 16, What: "a subscribers file"}
+}
+
 // ParseConfig parses and checks the YAML text. Unknown keys are errors, so a misspelt field does
-// not silently fall back to a default.
+// not silently fall back to a default; errors say "bsf config: line 6: field: problem".
 func ParseConfig(data []byte) (*FileConfig, error) {
-	var fc FileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("bsf config: empty document")
-		}
+	fc, err := parseConfig("", data)
+	if err != nil {
 		return nil, fmt.Errorf("bsf config: %w", err)
 	}
-	if err := fc.check(); err != nil {
-		return nil, fmt.Errorf("bsf config: %w", err)
-	}
-	return &fc, nil
+	return fc, nil
 }
 
 // LoadConfig reads the configuration file; relative paths in it are taken from its directory.
+// Errors are *yamlconf.Error naming the file, line and field.
 func LoadConfig(path string) (*FileConfig, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlconf.ReadFile(path, configLimits())
 	if err != nil {
-		return nil, fmt.Errorf("bsf config: %w", err)
+		return nil, err
 	}
-	fc, err := ParseConfig(data)
+	fc, err := parseConfig(path, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	fc.dir = filepath.Dir(path)
 	return fc, nil
 }
 
-func (fc *FileConfig) check() error {
+func parseConfig(file string, data []byte) (*FileConfig, error) {
+	var fc FileConfig
+	doc, err := yamlconf.Decode(file, data, &fc, configLimits())
+	if err != nil {
+		return nil, err
+	}
+	if err := fc.check(doc); err != nil {
+		return nil, err
+	}
+	return &fc, nil
+}
+
+func (fc *FileConfig) check(doc *yamlconf.Doc) error {
 	if fc.Ub.Listen == "" {
-		return errors.New("ub.listen: missing (e.g. \"127.0.0.1:8080\")")
+		return doc.Errorf("ub.listen", "missing (e.g. \"127.0.0.1:8080\")")
 	}
 	if fc.Zn.Listen == "" {
-		return errors.New("zn.listen: missing (e.g. \"127.0.0.1:8443\")")
+		return doc.Errorf("zn.listen", "missing (e.g. \"127.0.0.1:8443\")")
 	}
-	if err := fc.Ub.check("ub"); err != nil {
+	if err := fc.Ub.check(doc, "ub"); err != nil {
 		return err
 	}
-	if err := fc.Zn.check("zn"); err != nil {
+	if err := fc.Zn.check(doc, "zn"); err != nil {
 		return err
 	}
 	if len(fc.Zn.BearerTokens) == 0 && fc.Zn.ClientCA == "" {
-		return errors.New("zn: set bearer_tokens or client_ca; Zn hands out keys and is never open")
+		return doc.Errorf("zn", "set bearer_tokens or client_ca; Zn hands out keys and is never open")
 	}
 	for i, t := range fc.Zn.BearerTokens {
 		if len(t) < 16 {
-			return fmt.Errorf("zn.bearer_tokens[%d]: shorter than 16 characters", i)
+			return doc.Errorf(fmt.Sprintf("zn.bearer_tokens[%d]", i), "shorter than 16 characters")
 		}
 	}
 	if fc.Zn.ClientCA != "" && fc.Zn.TLSCert == "" {
-		return errors.New("zn.client_ca: needs zn.tls_cert and zn.tls_key (mutual TLS)")
+		return doc.Errorf("zn.client_ca", "needs zn.tls_cert and zn.tls_key (mutual TLS)")
 	}
 	if err := checkName("realm", fc.Realm); err != nil {
-		return err
+		return &yamlconf.Error{File: doc.File, Line: doc.Line("realm"), Err: err}
 	}
 	if err := checkName("domain", fc.Domain); err != nil {
-		return err
+		return &yamlconf.Error{File: doc.File, Line: doc.Line("domain"), Err: err}
 	}
 	if fc.KeyLifetime <= 0 {
-		return errors.New("key_lifetime: missing (e.g. \"12h\")")
+		return doc.Errorf("key_lifetime", "missing (e.g. \"12h\")")
 	}
 	if fc.SubscribersFile == "" && len(fc.Subscribers) == 0 {
-		return errors.New("no subscribers: set subscribers or subscribers_file")
+		return &yamlconf.Error{File: doc.File, Err: errors.New("no subscribers: set subscribers or subscribers_file")}
 	}
 	if _, err := ParseSubscribers(fc.Subscribers); err != nil {
-		return err
+		return subscriberError(doc, "subscribers", err)
 	}
-	if fc.Limits.MaxBodyBytes < 0 || fc.Limits.MaxAuthFailures < 0 || fc.Limits.MaxPendingChallenges < 0 {
-		return errors.New("limits: negative value")
+	for _, l := range []struct {
+		name string
+		v    int64
+	}{{"max_body_bytes", fc.Limits.MaxBodyBytes}, {"max_auth_failures", int64(fc.Limits.MaxAuthFailures)},
+		{"max_pending_challenges", int64(fc.Limits.MaxPendingChallenges)}} {
+		if l.v < 0 {
+			return doc.Errorf("limits."+l.name, "negative value")
+		}
 	}
 	return nil
 }
 
-func (e EndpointConfig) check(name string) error {
+// subscriberError gives a ParseSubscribers error the line of the subscriber it names (its
+// message already names the field).
+func subscriberError(doc *yamlconf.Doc, list string, err error) error {
+	line := 0
+	var se *subscriberErr
+	if errors.As(err, &se) {
+		line = doc.Line(fmt.Sprintf("%s.%d.%s", list, se.index, se.field))
+	}
+	return &yamlconf.Error{File: doc.File, Line: line, Err: err}
+}
+
+// subscriberErr is a ParseSubscribers error about entry index, field field ("" for the entry).
+type subscriberErr struct {
+	index int
+	field string
+	err   error
+}
+
+func (e *subscriberErr) Error() string { return e.err.Error() }
+func (e *subscriberErr) Unwrap() error { return e.err }
+
+func (e EndpointConfig) check(doc *yamlconf.Doc, name string) error {
 	if (e.TLSCert == "") != (e.TLSKey == "") {
-		return fmt.Errorf("%s: tls_cert and tls_key go together", name)
+		return doc.Errorf(name, "tls_cert and tls_key go together")
 	}
 	return nil
 }
@@ -176,59 +217,68 @@ func (e EndpointConfig) check(name string) error {
 // ParseSubscribers converts YAML subscribers, checking sizes and computing OPc from OP where
 // only OP is given (TS 35.206 §4.1).
 func ParseSubscribers(in []SubscriberConfig) ([]Subscriber, error) {
+	out, i, field, err := parseSubscribers(in)
+	if err != nil {
+		return nil, &subscriberErr{index: i, field: field, err: err}
+	}
+	return out, nil
+}
+
+// parseSubscribers is ParseSubscribers, also saying which entry and field an error is about.
+func parseSubscribers(in []SubscriberConfig) ([]Subscriber, int, string, error) {
 	out := make([]Subscriber, 0, len(in))
 	seen := make(map[string]bool, len(in))
 	for i, sc := range in {
 		where := fmt.Sprintf("subscribers[%d]", i)
 		if sc.IMPI == "" {
-			return nil, fmt.Errorf("%s.impi: missing", where)
+			return nil, i, "impi", fmt.Errorf("%s.impi: missing", where)
 		}
 		where = fmt.Sprintf("subscribers[%d] (%s)", i, sc.IMPI)
 		if seen[sc.IMPI] {
-			return nil, fmt.Errorf("%s: IMPI listed twice", where)
+			return nil, i, "impi", fmt.Errorf("%s: IMPI listed twice", where)
 		}
 		seen[sc.IMPI] = true
 		k, err := hexField(where+".k", sc.K, 16)
 		if err != nil {
-			return nil, err
+			return nil, i, "k", err
 		}
 		s := Subscriber{IMPI: sc.IMPI, K: k, AMF: [2]byte{0x80, 0x00}}
 		switch {
 		case sc.OP != "" && sc.OPc != "":
-			return nil, fmt.Errorf("%s: give op or opc, not both", where)
+			return nil, i, "opc", fmt.Errorf("%s: give op or opc, not both", where)
 		case sc.OPc != "":
 			if s.OPc, err = hexField(where+".opc", sc.OPc, 16); err != nil {
-				return nil, err
+				return nil, i, "opc", err
 			}
 		case sc.OP != "":
 			op, err := hexField(where+".op", sc.OP, 16)
 			if err != nil {
-				return nil, err
+				return nil, i, "op", err
 			}
 			if s.OPc, err = gba.ComputeOPc(k, op); err != nil {
-				return nil, fmt.Errorf("%s: OPc: %w", where, err)
+				return nil, i, "op", fmt.Errorf("%s: OPc: %w", where, err)
 			}
 		default:
-			return nil, fmt.Errorf("%s: op or opc missing", where)
+			return nil, i, "", fmt.Errorf("%s: op or opc missing", where)
 		}
 		if sc.AMF != "" {
 			amf, err := hexField(where+".amf", sc.AMF, 2)
 			if err != nil {
-				return nil, err
+				return nil, i, "amf", err
 			}
 			copy(s.AMF[:], amf)
 		}
 		if sc.SQN != "" {
 			if len(sc.SQN) != 12 {
-				return nil, fmt.Errorf("%s.sqn: %d characters, want 12 hex digits (48 bits)", where, len(sc.SQN))
+				return nil, i, "sqn", fmt.Errorf("%s.sqn: %d characters, want 12 hex digits (48 bits)", where, len(sc.SQN))
 			}
 			if s.SQN, err = strconv.ParseUint(sc.SQN, 16, 64); err != nil {
-				return nil, fmt.Errorf("%s.sqn: not hex", where)
+				return nil, i, "sqn", fmt.Errorf("%s.sqn: not hex", where)
 			}
 		}
 		out = append(out, s)
 	}
-	return out, nil
+	return out, 0, "", nil
 }
 
 // hexField decodes a fixed-size hex field; the error never quotes the value (it may be a key).
@@ -257,17 +307,19 @@ func (fc *FileConfig) LoadSubscribers() ([]Subscriber, error) {
 	all := append([]SubscriberConfig(nil), fc.Subscribers...)
 	if fc.SubscribersFile != "" {
 		p := fc.path(fc.SubscribersFile)
-		data, err := os.ReadFile(p)
+		data, err := yamlconf.ReadFile(p, subscribersLimits())
 		if err != nil {
 			return nil, fmt.Errorf("subscribers_file: %w", err)
 		}
 		var f struct {
 			Subscribers []SubscriberConfig `yaml:"subscribers"`
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil {
-			return nil, fmt.Errorf("subscribers_file %s: %w", p, err)
+		doc, err := yamlconf.Decode(p, data, &f, subscribersLimits())
+		if err != nil {
+			return nil, fmt.Errorf("subscribers_file: %w", err)
+		}
+		if _, err := ParseSubscribers(f.Subscribers); err != nil {
+			return nil, fmt.Errorf("subscribers_file: %w", subscriberError(doc, "subscribers", err))
 		}
 		all = append(all, f.Subscribers...)
 	}

@@ -149,3 +149,44 @@ func TestConfigRedacts(t *testing.T) {
 		}
 	}
 }
+
+// Errors name the file, line and field (internal/yamlconf), and hostile YAML is refused.
+func TestConfigErrorsNameLine(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ name, yaml, want string }{
+		{"typo", minimalConfig + "relam: x\n", "c.yaml:9: field relam not found in FileConfig"},
+		{"short token", strings.Replace(minimalConfig, "0123456789abcdef", "short", 1), "c.yaml:3: zn.bearer_tokens[0]: shorter than 16 characters"},
+		{"k size", strings.Replace(minimalConfig, "k: 465b", "k: 5b", 1), "c.yaml:8: subscribers[0] (u@h).k: 30 hex digits, want 32"},
+		{"realm", strings.Replace(minimalConfig, "realm: bsf.home1.net", `realm: "a b"`, 1), "c.yaml:4: bsf: realm \"a b\" contains"},
+		{"lifetime", strings.Replace(minimalConfig, "key_lifetime: 1h", "", 1), "c.yaml: key_lifetime: missing"},
+		{"negative limit", minimalConfig + "limits:\n  max_auth_failures: -1\n", "c.yaml:10: limits.max_auth_failures: negative value"},
+		{"duration", strings.Replace(minimalConfig, "1h", "1 hour", 1), `c.yaml:6: duration "1 hour"`},
+		{"alias", "ub: &u {listen: \"127.0.0.1:0\"}\nzn: *u\n", "c.yaml:2: YAML aliases are not supported"},
+		{"repeated key", minimalConfig + "realm: other\n", "c.yaml:9: realm: repeated key (first at line 4)"},
+		{"two documents", minimalConfig + "---\nrealm: x\n", "more than one YAML document"},
+	} {
+		p := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(p, []byte(c.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadConfig(p)
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, c.want)) && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), p) {
+			t.Errorf("%s: error %q does not start with the file name", c.name, err)
+		}
+	}
+	// The subscribers_file is bounded and checked the same way.
+	subs := filepath.Join(dir, "subs.yaml")
+	os.WriteFile(subs, []byte("subscribers:\n  - impi: v@h\n    k: 465b5ce8b199b49faa5f0a2ee238a6bc\n    opc: zz\n"), 0o600)
+	cfg := filepath.Join(dir, "bsf.yaml")
+	os.WriteFile(cfg, []byte(strings.Replace(minimalConfig, "key_lifetime: 1h", "key_lifetime: 1h\nsubscribers_file: subs.yaml", 1)), 0o600)
+	fc, err := LoadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fc.LoadSubscribers(); err == nil || !strings.Contains(err.Error(), subs+":4: subscribers[0] (v@h).opc: 2 hex digits") {
+		t.Errorf("subscribers_file error %v", err)
+	}
+}

@@ -2,9 +2,10 @@ package policy
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/imsphone/imsphone/internal/yamlconf"
 )
 
 // Engine holds the running policy and reloads it from its file. Decisions read one policy
@@ -18,13 +19,13 @@ type Engine struct {
 
 // Load reads the policy file at path; it fails if the file is not a valid policy.
 func Load(path string) (*Engine, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlconf.ReadFile(path, limits())
 	if err != nil {
-		return nil, fmt.Errorf("policy: load %s: %w", path, err)
+		return nil, fmt.Errorf("policy: load: %w", err)
 	}
-	p, err := Parse(data)
+	p, err := ParseFile(path, data)
 	if err != nil {
-		return nil, fmt.Errorf("policy: load %s: %w", path, err)
+		return nil, err // it names the file
 	}
 	return NewEngine(path, p), nil
 }
@@ -41,13 +42,13 @@ func NewEngine(path string, p *Policy) *Engine {
 func (e *Engine) Reload() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	data, err := os.ReadFile(e.path)
+	data, err := yamlconf.ReadFile(e.path, limits())
 	if err != nil {
-		return fmt.Errorf("policy: reload %s: %w (keeping the running policy)", e.path, err)
+		return fmt.Errorf("policy: reload: %w (keeping the running policy)", err)
 	}
-	p, err := Parse(data)
+	p, err := ParseFile(e.path, data)
 	if err != nil {
-		return fmt.Errorf("policy: reload %s: %w (keeping the running policy)", e.path, err)
+		return fmt.Errorf("%w (keeping the running policy)", err)
 	}
 	e.cur.Store(p)
 	return nil

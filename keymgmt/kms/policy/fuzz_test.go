@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"os"
 	"path"
 	"strings"
 	"testing"
@@ -17,6 +18,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\nusers: [{impi: a, impus: [sip:a@x], groups: [g]}]\n"))
 	f.Add([]byte("version: 2\n"))
 	f.Add([]byte("&a [*a, *a]"))
+	f.Add([]byte("version: 1\nversion: 1\n"))
+	if b, err := os.ReadFile("../../../configs/kms-policy.yaml"); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse(data)
 		if err != nil {

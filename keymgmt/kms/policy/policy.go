@@ -1,17 +1,15 @@
 package policy
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/imsphone/imsphone/internal/yamlconf"
 )
 
 // Version is the policy file schema version this package reads.
@@ -143,66 +141,69 @@ var ErrInvalid = errors.New("policy: invalid policy")
 // and "?" one character, matched against the IMPI and each IMPU. Unknown keys, unknown
 // features, undefined groups and missing fields are errors. Nothing is allowed that no
 // rule allows.
-func Parse(data []byte) (*Policy, error) {
+func Parse(data []byte) (*Policy, error) { return ParseFile("", data) }
+
+// limits bound a policy file (internal/yamlconf): large enough for some hundred thousand users.
+func limits() yamlconf.Limits {
+	return yamlconf.Limits{MaxBytes: 64 << 20, MaxNodes: 1 << 23, MaxMappingKeys: 1 << 14, MaxSequence: 1 << 20, What: "a policy file"}
+}
+
+// ParseFile is Parse for the contents of the file name: errors wrap ErrInvalid and a *yamlconf.Error
+// naming the file and line ("policy: invalid policy: kms-policy.yaml:7: request rule 1: ...").
+func ParseFile(name string, data []byte) (*Policy, error) {
 	var f file
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: empty document", ErrInvalid)
-		}
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: more than one YAML document", ErrInvalid)
+	doc, err := yamlconf.Decode(name, data, &f, limits())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if f.Version != Version {
-		return nil, fmt.Errorf("%w: version %d, want %d", ErrInvalid, f.Version, Version)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, doc.Errorf("version", "version %d, want %d", f.Version, Version))
 	}
 	sum := sha256.Sum256(data)
 	p := &Policy{groups: map[string][]Pattern{}, byID: map[string]int{}, Digest: hex.EncodeToString(sum[:8])}
-	bad := func(where, format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrInvalid, where, fmt.Sprintf(format, args...))
+	// path locates the line; where names the place in the message.
+	badAt := func(path, where, format string, args ...any) error {
+		return fmt.Errorf("%w: %w", ErrInvalid, &yamlconf.Error{File: doc.File, Line: doc.Line(path),
+			Err: fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...))})
 	}
 
 	known := map[string]bool{}
 	for name, members := range f.Groups {
 		if !validName(name) {
-			return nil, bad("groups", "group name %q: letters, digits, '.', '_' and '-' only", name)
+			return nil, badAt("groups."+name, "groups", "group name %q: letters, digits, '.', '_' and '-' only", name)
 		}
 		known[name] = true
 		for _, m := range members {
 			pt, err := ParsePattern(m)
 			if err != nil {
-				return nil, bad("group "+name, "%v", err)
+				return nil, badAt("groups."+name, "group "+name, "%v", err)
 			}
 			if pt.group != "" {
 				// Nesting would need cycle detection for no real gain.
-				return nil, bad("group "+name, "member %q: groups cannot contain groups", m)
+				return nil, badAt("groups."+name, "group "+name, "member %q: groups cannot contain groups", m)
 			}
 			p.groups[name] = append(p.groups[name], pt)
 		}
 	}
 	seenIMPI := map[string]bool{}
 	for i, u := range f.Users {
-		where := fmt.Sprintf("user %d", i+1)
+		where, at := fmt.Sprintf("user %d", i+1), fmt.Sprintf("users.%d", i)
 		if u.IMPI == "" {
-			return nil, bad(where, "impi missing")
+			return nil, badAt(at, where, "impi missing")
 		}
 		if seenIMPI[u.IMPI] {
-			return nil, bad(where, "impi %q listed twice", u.IMPI)
+			return nil, badAt(at+".impi", where, "impi %q listed twice", u.IMPI)
 		}
 		seenIMPI[u.IMPI] = true
 		for _, g := range u.Groups {
 			if !validName(g) {
-				return nil, bad(where, "group name %q", g)
+				return nil, badAt(at+".groups", where, "group name %q", g)
 			}
 			known[g] = true
 		}
 		for _, impu := range u.IMPUs {
 			if impu == "" {
-				return nil, bad(where, "empty impu")
+				return nil, badAt(at+".impus", where, "empty impu")
 			}
 		}
 		for _, id := range append([]string{u.IMPI}, u.IMPUs...) {
@@ -212,38 +213,34 @@ func Parse(data []byte) (*Policy, error) {
 		}
 		p.users = append(p.users, User{IMPI: u.IMPI, IMPUs: slices.Clone(u.IMPUs), Groups: slices.Clone(u.Groups)})
 	}
-	checkGroups := func(where string, ps []Pattern) error {
-		for _, pt := range ps {
-			if pt.group != "" && !known[pt.group] {
-				return bad(where, "group %q is not defined", pt.group)
-			}
-		}
-		return nil
-	}
-	patterns := func(where, field string, in []string) ([]Pattern, error) {
+	// patterns parses the list at path at+"."+field.
+	patterns := func(at, where, field string, in []string) ([]Pattern, error) {
 		if len(in) == 0 {
-			return nil, bad(where, "%s: at least one pattern needed", field)
+			return nil, badAt(at+"."+field, where, "%s: at least one pattern needed", field)
 		}
 		var out []Pattern
-		for _, s := range in {
+		for i, s := range in {
 			pt, err := ParsePattern(s)
 			if err != nil {
-				return nil, bad(where, "%s: %v", field, err)
+				return nil, badAt(fmt.Sprintf("%s.%s.%d", at, field, i), where, "%s: %v", field, err)
+			}
+			if pt.group != "" && !known[pt.group] {
+				return nil, badAt(fmt.Sprintf("%s.%s.%d", at, field, i), where, "group %q is not defined", pt.group)
 			}
 			out = append(out, pt)
 		}
-		return out, checkGroups(where, out)
+		return out, nil
 	}
 
 	defFeatures, err := parseFeatures(f.Defaults.Features)
 	if err != nil {
-		return nil, bad("defaults", "%v", err)
+		return nil, badAt("defaults.features", "defaults", "%v", err)
 	}
 	if f.Defaults.MaxValidity < 0 || f.Defaults.MaxValidity > MaxValidityCap {
-		return nil, bad("defaults", "max_validity %v not in 0..%v", f.Defaults.MaxValidity, MaxValidityCap)
+		return nil, badAt("defaults.max_validity", "defaults", "max_validity %v not in 0..%v", f.Defaults.MaxValidity, MaxValidityCap)
 	}
 	for i, r := range f.Request {
-		where := fmt.Sprintf("request rule %d", i+1)
+		where, at := fmt.Sprintf("request rule %d", i+1), fmt.Sprintf("request.%d", i)
 		if r.Name != "" {
 			where += " (" + r.Name + ")"
 		}
@@ -251,27 +248,27 @@ func Parse(data []byte) (*Policy, error) {
 		if rule.Name == "" {
 			rule.Name = fmt.Sprintf("request#%d", i+1)
 		}
-		if rule.From, err = patterns(where, "from", r.From); err != nil {
+		if rule.From, err = patterns(at, where, "from", r.From); err != nil {
 			return nil, err
 		}
-		if rule.To, err = patterns(where, "to", r.To); err != nil {
+		if rule.To, err = patterns(at, where, "to", r.To); err != nil {
 			return nil, err
 		}
 		if rule.MaxValidity == 0 {
 			rule.MaxValidity = f.Defaults.MaxValidity
 		}
 		if rule.MaxValidity <= 0 || rule.MaxValidity > MaxValidityCap {
-			return nil, bad(where, "max_validity %v not in (0, %v] (set it here or in defaults)", rule.MaxValidity, MaxValidityCap)
+			return nil, badAt(at+".max_validity", where, "max_validity %v not in (0, %v] (set it here or in defaults)", rule.MaxValidity, MaxValidityCap)
 		}
 		if r.Features != nil {
 			if rule.Features, err = parseFeatures(*r.Features); err != nil {
-				return nil, bad(where, "%v", err)
+				return nil, badAt(at+".features", where, "%v", err)
 			}
 		}
 		p.request = append(p.request, rule)
 	}
 	for i, r := range f.Resolve {
-		where := fmt.Sprintf("resolve rule %d", i+1)
+		where, at := fmt.Sprintf("resolve rule %d", i+1), fmt.Sprintf("resolve.%d", i)
 		if r.Name != "" {
 			where += " (" + r.Name + ")"
 		}
@@ -279,10 +276,10 @@ func Parse(data []byte) (*Policy, error) {
 		if rule.Name == "" {
 			rule.Name = fmt.Sprintf("resolve#%d", i+1)
 		}
-		if rule.Who, err = patterns(where, "who", r.Who); err != nil {
+		if rule.Who, err = patterns(at, where, "who", r.Who); err != nil {
 			return nil, err
 		}
-		if rule.Of, err = patterns(where, "of", r.Of); err != nil {
+		if rule.Of, err = patterns(at, where, "of", r.Of); err != nil {
 			return nil, err
 		}
 		p.resolve = append(p.resolve, rule)

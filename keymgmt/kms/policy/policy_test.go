@@ -342,3 +342,23 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+// Errors name the file, line and place (internal/yamlconf); hostile YAML is refused.
+func TestParseFileLines(t *testing.T) {
+	base := "version: 1\nusers:\n  - impi: a\n    groups: [g]\n"
+	for _, tc := range []struct{ name, in, want string }{
+		{"version", "users: []\nversion: 2\n", "p.yaml:2: version: version 2, want 1"},
+		{"duplicate impi", base + "  - impi: a\n", "p.yaml:5: user 2: impi \"a\" listed twice"},
+		{"undefined group", base + "request:\n  - from: [group:g]\n    to:\n      - '*'\n      - group:nope\n    max_validity: 1h\n", "p.yaml:9: request rule 1: group \"nope\" is not defined"},
+		{"validity", base + "request:\n  - from: ['*']\n    to: ['*']\n    max_validity: 9000h\n", "p.yaml:8: request rule 1: max_validity"},
+		{"resolve", base + "resolve:\n  - who: ['*']\n", "p.yaml:6: resolve rule 1: of: at least one pattern"},
+		{"unknown key", base + "rulez: []\n", "p.yaml:5: field rulez not found"},
+		{"repeated key", base + "users: []\n", "p.yaml:5: users: repeated key (first at line 2)"},
+		{"alias", "version: 1\nusers: &u []\ngroups: {g: *u}\n", "p.yaml:3: YAML aliases are not supported"},
+	} {
+		_, err := ParseFile("p.yaml", []byte(tc.in))
+		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "policy: invalid policy: "+tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
