@@ -202,9 +202,10 @@ func (r *run) party(l *lab.Lab, name string, tone float64) (*party, error) {
 	if err != nil {
 		return nil, err
 	}
-	// SIP over TCP: an INVITE with a MIKEY ticket is over the 1300 octets after which RFC 3261
-	// §18.1.1 asks for a congestion-controlled transport.
-	p, err := client.NewPhone(client.Config{User: name, AOR: ue.IMPU, OutboundProxy: l.SIPAddr, Transport: "tcp",
+	// SIP over UDP, the default: the INVITE with a MIKEY ticket is over the 1300 octets after
+	// which RFC 3261 §18.1.1 asks for a congestion-controlled transport, and the phone sends
+	// that one over TCP on its own.
+	p, err := client.NewPhone(client.Config{User: name, AOR: ue.IMPU, OutboundProxy: l.SIPAddr,
 		Security: keymgmt.Policy{Mode: r.opts.Security, Requirement: keymgmt.Mandatory}, KMS: ue.MIKEY,
 		RTCPMinInterval: time.Second, Rand: r.opts.Rand, Logger: r.opts.Logger})
 	if err != nil {
