@@ -19,7 +19,8 @@ import (
 
 // TestLoad ramps the number of concurrent bidirectional G.711 SRTP (AES_CM_128_HMAC_SHA1_80,
 // RTCP-mux) calls over loopback and reports, for each step, the loss over all streams and the
-// 99th percentile over streams of the RFC 3550 interarrival jitter. Opt-in:
+// 99th percentile of the RFC 3550 interarrival jitter over all streams, read once a second
+// (the pass criterion), and over streams at the end of the window. Opt-in:
 //
 //	IMSPHONE_LOAD=1 go test -run TestLoad -v -timeout 20m ./media/
 //
@@ -58,12 +59,14 @@ func TestLoad(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d calls: %v", calls, err)
 		}
-		ok := res.loss < 0.005 && res.p99 < 10*time.Millisecond
-		t.Logf("calls=%d streams=%d duration=%v packets_rx=%d (%.0f%% of nominal) loss=%.3f%% jitter p50=%v p99=%v max=%v auth_fail=%d late=%d skipped_ticks=%d cpu=%.0f%% of one core (%.1f µs per packet sent+received) load_avg=%s pass=%v",
+		ok := res.loss < 0.005 && res.sp99 < 10*time.Millisecond
+		t.Logf("calls=%d streams=%d duration=%v packets_rx=%d (%.0f%% of nominal) loss=%.3f%% jitter over stream-seconds p50=%v p99=%v, at the end p50=%v p99=%v max=%v auth_fail=%d late=%d skipped_ticks=%d cpu=%.0f%% of one core (%.1f µs per packet sent+received) load_avg=%s pass=%v",
 			calls, 2*calls, dur, res.received, 100*float64(res.received)/(float64(2*calls)*50*dur.Seconds()), 100*res.loss,
+			res.sp50.Round(10*time.Microsecond), res.sp99.Round(10*time.Microsecond),
 			res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), res.max.Round(10*time.Microsecond),
 			res.authFail, res.late, res.skipped, 100*res.cpu.Seconds()/dur.Seconds(),
 			float64(res.cpu.Microseconds())/float64(max(res.received, 1)), loadAvg(), ok)
+		t.Logf("calls=%d: p99 jitter over streams, second by second: %v", calls, res.perSecond)
 		if !ok {
 			break
 		}
@@ -89,7 +92,9 @@ func timerLateness(n int) (p50, p99 time.Duration) {
 type loadResult struct {
 	received, authFail, late, skipped uint64
 	loss                              float64
-	p50, p99, max                     time.Duration
+	p50, p99, max                     time.Duration   // over streams, at the end of the window
+	sp50, sp99                        time.Duration   // over streams and once-a-second readings
+	perSecond                         []time.Duration // p99 over streams of each reading
 	cpu                               time.Duration
 }
 
@@ -170,10 +175,32 @@ func loadStep(t *testing.T, calls int, dur time.Duration) (loadResult, error) {
 	for i, s := range streams {
 		before[i] = s.Stats()
 	}
+	// The RFC 3550 jitter J is a running estimate that remembers about the last 16 packets
+	// (320 ms), so one reading per stream at the end describes only the last moment: a single
+	// stall of the whole machine then (another process's compile on both cores) moves every
+	// stream's J at once. J is therefore read from every stream once per second through the
+	// window, and the percentiles are over all (stream, second) readings.
 	cpu0 := cpuNow()
-	time.Sleep(dur)
-	cpu := cpuNow() - cpu0
-	res := loadResult{cpu: cpu}
+	res := loadResult{}
+	var samples []time.Duration
+	for end, next := time.Now().Add(dur), time.Now().Add(time.Second); ; next = next.Add(time.Second) {
+		time.Sleep(time.Until(next))
+		if next.After(end) {
+			break
+		}
+		from := len(samples)
+		for _, s := range streams {
+			samples = append(samples, s.Stats().Jitter)
+		}
+		sec := slices.Clone(samples[from:])
+		slices.Sort(sec)
+		res.perSecond = append(res.perSecond, sec[len(sec)*99/100].Round(100*time.Microsecond))
+	}
+	res.cpu = cpuNow() - cpu0
+	slices.Sort(samples)
+	if len(samples) > 0 {
+		res.sp50, res.sp99 = samples[len(samples)/2], samples[len(samples)*99/100]
+	}
 	var expected, lost int64
 	jit := make([]time.Duration, 0, len(streams))
 	for i, s := range streams {
