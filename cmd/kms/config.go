@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -11,9 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/imsphone/imsphone/gba/zn"
+	"github.com/imsphone/imsphone/internal/yamlconf"
 	"github.com/imsphone/imsphone/keymgmt/kms"
 )
 
@@ -57,26 +55,41 @@ type fileConfig struct {
 	dir string
 }
 
+// configLimits bound configs/kms.yaml (internal/yamlconf).
+func configLimits() yamlconf.Limits {
+	return yamlconf.Limits{MaxBytes: 1 << 20, What: "a KMS configuration"}
+}
+
+// loadConfig reads and checks the configuration; errors name the file, line and field.
 func loadConfig(path string) (*fileConfig, error) {
-	b, err := os.ReadFile(path)
+	b, err := yamlconf.ReadFile(path, configLimits())
 	if err != nil {
 		return nil, err
 	}
-	var fc fileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	fc, err := parseConfig(path, b)
+	if err != nil {
+		return nil, err
 	}
 	fc.dir = filepath.Dir(path)
-	if fc.FQDN == "" || fc.Listen == "" || fc.Policy == "" || fc.Zn.BaseURL == "" {
-		return nil, fmt.Errorf("%s: fqdn, listen, store, policy and zn.base_url are required", path)
+	return fc, nil
+}
+
+func parseConfig(file string, data []byte) (*fileConfig, error) {
+	var fc fileConfig
+	doc, err := yamlconf.Decode(file, data, &fc, configLimits())
+	if err != nil {
+		return nil, err
 	}
-	if err := fc.Store.validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	for _, r := range []struct{ field, v string }{{"fqdn", fc.FQDN}, {"listen", fc.Listen}, {"policy", fc.Policy}, {"zn.base_url", fc.Zn.BaseURL}} {
+		if r.v == "" {
+			return nil, doc.Errorf(r.field, "required (fqdn, listen, store, policy and zn.base_url are)")
+		}
+	}
+	if err := fc.Store.validate(doc); err != nil {
+		return nil, err
 	}
 	if (fc.TLSCert == "") != (fc.TLSKey == "") {
-		return nil, fmt.Errorf("%s: set both tls_cert and tls_key, or neither", path)
+		return nil, doc.Errorf("tls_cert", "set both tls_cert and tls_key, or neither")
 	}
 	return &fc, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imsphone/imsphone/internal/yamlconf"
 	"github.com/imsphone/imsphone/keymgmt/kms/store"
 	"github.com/imsphone/imsphone/keymgmt/kms/store/etcd"
 )
@@ -60,42 +61,32 @@ func (sc *storeConfig) UnmarshalYAML(n *yaml.Node) error {
 	}
 	type plain storeConfig
 	var p plain
-	if err := decodeStrict(n, &p); err != nil {
+	if err := yamlconf.DecodeNode(n, &p); err != nil {
 		return err
 	}
 	*sc = storeConfig(p)
 	return nil
 }
 
-// decodeStrict decodes a node refusing unknown fields, like the top-level decoder.
-func decodeStrict(n *yaml.Node, v any) error {
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	return dec.Decode(v)
-}
-
-func (sc *storeConfig) validate() error {
+// validate checks the store section of doc, already decoded into sc.
+func (sc *storeConfig) validate(doc *yamlconf.Doc) error {
 	switch sc.Backend {
 	case "bbolt":
 		if sc.Path == "" {
-			return errors.New("store: backend bbolt needs path")
+			return doc.Errorf("store.path", "backend bbolt needs path")
 		}
 	case "memory":
 	case "etcd":
 		if len(sc.Etcd.Endpoints) == 0 {
-			return errors.New("store: backend etcd needs etcd.endpoints")
+			return doc.Errorf("store.etcd.endpoints", "backend etcd needs etcd.endpoints")
 		}
 		if (sc.Etcd.CertFile == "") != (sc.Etcd.KeyFile == "") {
-			return errors.New("store: set both etcd.cert_file and etcd.key_file, or neither")
+			return doc.Errorf("store.etcd.cert_file", "set both etcd.cert_file and etcd.key_file, or neither")
 		}
 	case "":
-		return errors.New("store: backend is required (bbolt, memory or etcd)")
+		return doc.Errorf("store.backend", "backend is required (bbolt, memory or etcd)")
 	default:
-		return fmt.Errorf("store: unknown backend %q (bbolt, memory or etcd)", sc.Backend)
+		return doc.Errorf("store.backend", "unknown backend %q (bbolt, memory or etcd)", sc.Backend)
 	}
 	return nil
 }
