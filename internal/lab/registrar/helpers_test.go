@@ -170,6 +170,15 @@ func newTestUA(t testing.TB, core *testCore, user, tp string) *testUA {
 		addr = pc.LocalAddr().String()
 		go srv.ServeUDP(pc)
 		t.Cleanup(func() { pc.Close() })
+	case "udp+tcp":
+		// A UE on UDP that also listens on TCP at its UDP port (for requests too large for
+		// UDP, RFC 3261 §18.1.1), as imsphone's client does.
+		tl, pc := listenPair(t)
+		addr = pc.LocalAddr().String()
+		go srv.ServeUDP(pc)
+		go srv.ServeTCP(tl)
+		t.Cleanup(func() { pc.Close(); tl.Close() })
+		tp = "udp"
 	default:
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -389,3 +389,56 @@ func TestProxyUpstreamCancel(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyLargeRequestOverTCP: an INVITE over 1300 octets for a UE registered over UDP is
+// forwarded over TCP to its Contact's address, with the proxy's Via saying TCP (RFC 3261
+// §18.1.1); the Record-Route still names UDP towards it (doubled, as alice came over TCP), so
+// its small BYE comes back over UDP; a small INVITE goes over UDP.
+func TestProxyLargeRequestOverTCP(t *testing.T) {
+	core := newTestCore(t, nil)
+	alice := newTestUA(t, core, "alice", "tcp")
+	bob := newTestUA(t, core, "bob", "udp+tcp")
+	mustRegister(t, alice, "sip:alice@home1.net", "alice@home1.net", "alice-secret")
+	mustRegister(t, bob, "sip:bob@home1.net", "bob@home1.net", "bob-secret")
+
+	big := sip.NewHeader("X-Padding", strings.Repeat("x", 1400))
+	s, err := invite(t, alice, "sip:bob@home1.net", big)
+	if err != nil {
+		t.Fatalf("INVITE: %v", err)
+	}
+	invs, _, _, _ := bob.got()
+	if len(invs) != 1 {
+		t.Fatalf("bob got %d INVITEs", len(invs))
+	}
+	if tp := invs[0].Transport(); tp != "TCP" || invs[0].Via().Transport != "TCP" || len(invs[0].String()) <= udpRequestLimit {
+		t.Fatalf("large INVITE at bob over %s, top Via %s, %d octets", tp, invs[0].Via().Transport, len(invs[0].String()))
+	}
+	rr := invs[0].GetHeaders("Record-Route")
+	if len(rr) != 2 || strings.Contains(rr[0].Value(), "transport=") || !strings.Contains(rr[1].Value(), "transport=tcp") {
+		t.Fatalf("Record-Route at bob %v, want UDP towards bob, TCP towards alice", rr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "ACK at bob", func() bool { _, a, _, _ := bob.got(); return len(a) == 1 })
+	_, acks, _, _ := bob.got()
+	if tp := acks[0].Transport(); tp != "UDP" {
+		t.Fatalf("small ACK at bob over %s", tp)
+	}
+	if err := s.Bye(ctx); err != nil {
+		t.Fatalf("BYE: %v", err)
+	}
+
+	s2, err := invite(t, alice, "sip:bob@home1.net")
+	if err != nil {
+		t.Fatalf("small INVITE: %v", err)
+	}
+	invs, _, _, _ = bob.got()
+	if tp := invs[1].Transport(); tp != "UDP" {
+		t.Fatalf("small INVITE at bob over %s", tp)
+	}
+	s2.Ack(ctx)
+	s2.Bye(ctx)
+}
