@@ -313,10 +313,10 @@ func NewPhone(cfg Config) (*Phone, error) {
 
 // listenSIP opens the SIP sockets: the UDP socket (Config.Conn or a new one) and a TCP
 // listener on the same address. With transport udp the TCP listener takes the requests a peer
-// sends us over TCP because they are too large for UDP (RFC 3261 §18.1.1); a Config.Conn whose
-// address is taken for TCP then goes without it (err reports why). When the port is left to the
-// kernel, the one it gives UDP may be in use for TCP (by any TCP socket bound to it), so the
-// pair is retried.
+// sends us over TCP because they are too large for UDP (RFC 3261 §18.1.1); when the address is
+// taken for TCP a Phone on udp goes without it (the UDP socket comes back with err saying why).
+// When the port is left to the kernel, the one it gives UDP may be in use for TCP (by any TCP
+// socket bound to it), so the pair is retried.
 func listenSIP(cfg Config) (net.PacketConn, net.Listener, error) {
 	tcp := cfg.Transport != "udp"
 	if cfg.Conn != nil {
@@ -353,10 +353,17 @@ func listenSIP(cfg Config) (net.PacketConn, net.Listener, error) {
 			}
 			return pc, l, nil
 		}
-		pc.Close()
+		err = fmt.Errorf("client: listen tcp %s: %w", pc.LocalAddr(), err)
 		if i >= tries {
-			return nil, nil, fmt.Errorf("client: listen tcp %s: %w", pc.LocalAddr(), err)
+			if !tcp {
+				// Transport udp works without it; only requests too large for UDP cannot
+				// reach us (NewPhone logs a warning).
+				return pc, nil, err
+			}
+			pc.Close()
+			return nil, nil, err
 		}
+		pc.Close()
 	}
 }
 

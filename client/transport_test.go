@@ -277,3 +277,29 @@ func TestSmallRequestStaysOnUDP(t *testing.T) {
 		t.Fatalf("ended %v", e)
 	}
 }
+
+// A Phone on udp whose port is taken for TCP by someone else still starts, without the TCP
+// listener; one on tcp does not.
+func TestUDPPhoneWithoutTCPPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	q, err := NewPhone(Config{User: "bob", ListenAddr: l.Addr().String(), Transport: "tcp"})
+	if err == nil {
+		q.Close()
+		t.Fatal("transport tcp started without its TCP port")
+	}
+	if !strings.Contains(err.Error(), "listen tcp") {
+		t.Skipf("UDP port of the TCP listener not free: %v", err)
+	}
+	p, err := NewPhone(Config{User: "alice", ListenAddr: l.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if p.tcp != nil || p.Addr().String() != l.Addr().String() {
+		t.Fatalf("phone at %v with TCP listener %v", p.Addr(), p.tcp)
+	}
+}
