@@ -7,7 +7,7 @@
 //   - §3.3 SRTP packet processing, with the rollover counter preset from key management and
 //     carried across the sequence-number wrap (§3.3.1).
 //   - §3.3.2 replay protection, always on, for SRTP and SRTCP alike (replay windows of 512 and
-//     128 packets).
+//     128 packets; our own zero-allocation window, decision for decision the same as pion's).
 //   - §3.4 SRTCP: every RTCP packet is authenticated, also when SRTCP encryption is off. A packet
 //     that fails authentication, lacks its tag, carries an unknown MKI or arrives in clear text
 //     on a protected stream is dropped and counted and never parsed, so a forged BYE or SR
@@ -26,6 +26,8 @@
 // (RTCPMinInterval, ReducedMinInterval); RTT from LSR/DLSR (§6.4.1); BYE on Stop (§6.6).
 // RTCP-mux demultiplexing per RFC 5761 §4; symmetric RTP (RFC 4961) latching to the first
 // authenticated packet. DTMF as RFC 4733 telephone-events (media/codec's sender and receiver).
+// Hold (RFC 3264 §5.1, §8.4): SetSending(false) stops RTP for recvonly/inactive while RTCP goes
+// on; the sequence number resumes without a gap and the timestamp keeps the clock (§5.1).
 //
 // Quality: an E-model estimate (ITU-T G.107, simplified; see EModel.R and MOS) from the
 // measured loss (including packets too late to play) and one-way delay, with the G.711 values
