@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // hostileKeys is a 4000-key mapping of the kind a fuzzer found slow in yaml.v3's pairwise
@@ -46,5 +48,20 @@ func BenchmarkConfig(b *testing.B) {
 		if _, err := Decode("c.yaml", data, &c, Limits{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkHostileKeysYAMLv3 is the baseline: the same files straight into yaml.v3 (KnownFields
+// does not matter for a map). Slow on purpose; compare with BenchmarkHostileKeys.
+func BenchmarkHostileKeysYAMLv3(b *testing.B) {
+	for _, same := range []bool{true, false} {
+		data := hostileKeys(same)
+		b.Run(fmt.Sprintf("same=%t", same), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var m map[string]string
+				_ = yaml.Unmarshal(data, &m)
+			}
+		})
 	}
 }
