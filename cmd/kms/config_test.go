@@ -15,6 +15,8 @@ func TestConfigErrorsNameLine(t *testing.T) {
 	for _, c := range []struct{ name, yaml, want string }{
 		{"unknown key", base + "store: memory\nunknown_key: 1\n", "k.yaml:6: field unknown_key not found in fileConfig"},
 		{"store unknown key", base + "store:\n  backend: bbolt\n  colour: red\n", "k.yaml:7: field colour not found"},
+		{"store unknown key flow", base + "store: {backend: bbolt,\n  path: a.db, colour: red}\n", "k.yaml:6: field colour not found"},
+		{"store etcd unknown key", base + "store:\n  backend: etcd\n  etcd:\n    endpoints: [x]\n    prefx: /p/\n", "k.yaml:9: field prefx not found"},
 		{"store path", base + "store:\n  backend: bbolt\n", "k.yaml:5: store.path: backend bbolt needs path"},
 		{"store backend", base + "store:\n  backend: redis\n", "k.yaml:6: store.backend: unknown backend \"redis\""},
 		{"etcd endpoints", base + "store:\n  backend: etcd\n  etcd:\n    prefix: /x/\n", "k.yaml:7: store.etcd.endpoints: backend etcd needs etcd.endpoints"},

@@ -226,38 +226,6 @@ func NodeLine(root *yaml.Node, path string) int {
 	return line
 }
 
-// DecodeNode decodes a node refusing unknown keys: for UnmarshalYAML methods of types that take
-// more than one form (yaml.Node.Decode has no KnownFields). The node has passed Parse's checks.
-func DecodeNode(n *yaml.Node, v any) error {
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		// The re-encoded node starts at line 1; report lines of the original document.
-		return shiftLines(err, n.Line-1)
-	}
-	return nil
-}
-
-func shiftLines(err error, by int) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return err
-	}
-	out := make([]string, len(te.Errors))
-	for i, e := range te.Errors {
-		var l int
-		if _, serr := fmt.Sscanf(e, "line %d:", &l); serr == nil {
-			e = fmt.Sprintf("line %d:%s", l+by, strings.SplitN(e, ":", 2)[1])
-		}
-		out[i] = e
-	}
-	return &yaml.TypeError{Errors: out}
-}
-
 // goType is the package qualifier of a Go type name in yaml.v3 messages ("in type cli.Account").
 var goType = regexp.MustCompile(`\b(in type|into) \*?[a-z][a-z0-9_]*\.`)
 
