@@ -17,10 +17,12 @@ import (
 var version string
 
 func main() {
-	// sipgo refuses to send a UDP datagram over UDPMTUSize-200 octets (RFC 3261 §18.1.1 wants
-	// TCP then, which the UE does not speak yet). An INVITE carrying a MIKEY-TICKET offer passes
-	// that once the lab's proxy adds its Via and Record-Route; imsphone talks over loopback
-	// and LANs where IP fragments such a datagram, so the limit is lifted to UDP's maximum.
+	// sipgo refuses to send a UDP datagram over UDPMTUSize-200 octets. Requests no longer
+	// need more: the client sends any request over 1300 octets by TCP (RFC 3261 §18.1.1,
+	// client/transport.go). A response cannot change transport (§18.2.2: it follows the Via),
+	// and one of ours can exceed the limit: the 2xx to a callee's re-INVITE in a MIKEY call over
+	// UDP repeats the TRANSFER_INIT. The limit is raised so that response still goes out
+	// (fragmented by IP) instead of the re-INVITE failing with 408.
 	sip.UDPMTUSize = cli.UDPMaxDatagram
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	terminal := false
