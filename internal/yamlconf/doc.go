@@ -15,4 +15,9 @@
 //
 // Unknown keys are errors (a misspelt field never silently falls back to a default), and every
 // error is an *Error naming the file, line and, where known, field: "kms.yaml:7: store.path: ...".
+//
+// A parser reads with ReadFile (bounded), decodes with Decode into its schema struct, then checks
+// values and reports each problem with Doc.Errorf("section.field", ...), which finds the line;
+// an UnmarshalYAML method that takes a mapping decodes it with DecodeNode. Example shows the
+// pattern; internal/cli (accounts), gba/bsf, keymgmt/kms/policy and cmd/kms use it.
 package yamlconf
