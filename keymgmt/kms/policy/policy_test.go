@@ -362,3 +362,14 @@ func TestParseFileLines(t *testing.T) {
 		}
 	}
 }
+
+// configs/kms-policy.yaml, which cmd/kms ships with, loads.
+func TestShippedPolicy(t *testing.T) {
+	e, err := Load("../../../configs/kms-policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.Current().Users()); n != 2 {
+		t.Errorf("%d users, want 2", n)
+	}
+}
