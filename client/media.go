@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"github.com/imsphone/imsphone/client/sdpoa"
@@ -19,28 +18,11 @@ import (
 // mediaSession is a call's RTP (and, until RTCP-mux is agreed, RTCP) socket and its stream.
 type mediaSession struct {
 	rtp, rtcp *net.UDPConn
-	// stream, gate and stopped are guarded by the call's mu. Once stopped is set (the call
-	// ended), stream is never set again, so a start that loses the race with the end stops the
-	// stream it made instead of leaving it running.
+	// stream and stopped are guarded by the call's mu. Once stopped is set (the call ended),
+	// stream is never set again, so a start that loses the race with the end stops the stream
+	// it made instead of leaving it running.
 	stream  *media.Stream
-	gate    *gateSource
 	stopped bool
-}
-
-// gateSource silences what we send while our direction does not send (hold). media.Stream has
-// no pause, so RTP keeps flowing with silence: the SRTP context, SSRC, sequence numbers and
-// ROC carry on untouched across hold and resume (RFC 3711 §3.3.1).
-type gateSource struct {
-	src  audio.Source
-	mute atomic.Bool
-}
-
-func (g *gateSource) Read(pcm []int16) (int, error) {
-	n, err := g.src.Read(pcm)
-	if g.mute.Load() {
-		clear(pcm[:n])
-	}
-	return n, err
 }
 
 // openMedia binds the sockets an offer or answer announces: RTP, and RTCP for a=rtcp in case
@@ -98,11 +80,9 @@ func (c *Call) startMedia(ms *mediaSession, n *sdpoa.Negotiated, k *keymgmt.Keys
 	if src == nil {
 		src = audio.Silence()
 	}
-	gate := &gateSource{src: src}
-	gate.mute.Store(!n.Direction.Sends())
 	cfg := media.Config{Conn: ms.rtp, Remote: net.UDPAddrFromAddrPort(n.Remote), RTCPMux: n.RTCPMux,
 		Codec: cd, PayloadTypes: media.PayloadTypes{TelephoneEvent: n.TelephoneEvent},
-		Source: gate, Sink: opts.Sink, Logger: c.log, RTCPMinInterval: c.p.cfg.RTCPMinInterval}
+		Source: src, Sink: opts.Sink, Logger: c.log, RTCPMinInterval: c.p.cfg.RTCPMinInterval}
 	if n.RTCPMux {
 		ms.rtcp.Close()
 	} else {
@@ -125,6 +105,10 @@ func (c *Call) startMedia(ms *mediaSession, n *sdpoa.Negotiated, k *keymgmt.Keys
 	if err != nil {
 		return fmt.Errorf("client: media: %w", err)
 	}
+	// While our direction does not send (recvonly, inactive: hold), no RTP goes out; RTCP
+	// continues (RFC 3264 §5.1) and the SSRC, sequence numbers and ROC carry on across hold and
+	// resume (RFC 3711 §3.3.1, RFC 3550 §5.1).
+	st.SetSending(n.Direction.Sends())
 	if err := st.Start(c.ctx); err != nil {
 		st.Stop()
 		return fmt.Errorf("client: media start: %w", err)
@@ -136,7 +120,7 @@ func (c *Call) startMedia(ms *mediaSession, n *sdpoa.Negotiated, k *keymgmt.Keys
 		st.Stop()
 		return ErrCallEnded
 	}
-	ms.stream, ms.gate = st, gate
+	ms.stream = st
 	c.keys, c.neg = k, n
 	c.mu.Unlock()
 	suite, source := "none", "none"

@@ -54,8 +54,8 @@ func (c *Call) apply(n *sdpoa.Negotiated) {
 		c.log.Warn("peer changed its media address in a re-INVITE; the stream keeps the latched one", "new", n.Remote)
 	}
 	c.neg = n
-	if c.media != nil && c.media.gate != nil {
-		c.media.gate.mute.Store(!n.Direction.Sends())
+	if c.media != nil && c.media.stream != nil {
+		c.media.stream.SetSending(n.Direction.Sends())
 	}
 	c.mu.Unlock()
 	c.emit(Event{Kind: EventUpdated, Direction: n.Direction})

@@ -81,9 +81,18 @@ func TestProtectedCall(t *testing.T) {
 				if e := waitFor(t, held, client.EventUpdated, 5*time.Second); e.Direction != sdpoa.RecvOnly {
 					t.Fatalf("held direction %v", e.Direction)
 				}
-				// On hold the streams carry on (the holder's tone, silence the other way): 1.5 s of
-				// audio, 75 packets, pass through hold and resume.
-				waitPlayed(t, 4000, sinks, []int{sinkA.len(), sinkB.len()})
+				// On hold only the holder sends (RFC 3264 §5.1, sendonly/recvonly): the held side
+				// hears the holder's tone for 0.5 s and sends no RTP (one packet may have been on
+				// its way at the change); RTCP goes on.
+				heldSink := sinkB
+				if tc.holder == "callee" {
+					heldSink = sinkA
+				}
+				hs0, _ := held.Stats()
+				waitPlayed(t, 4000, []*sink{heldSink}, []int{heldSink.len()})
+				if hs1, _ := held.Stats(); hs1.PacketsSent > hs0.PacketsSent+1 {
+					t.Errorf("held side sent %d RTP packets on hold", hs1.PacketsSent-hs0.PacketsSent)
+				}
 				if err := holder.Resume(ctx); err != nil {
 					t.Fatal(err)
 				}
