@@ -1,11 +1,9 @@
 package lab
 
 import (
-	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +11,7 @@ import (
 	"github.com/imsphone/imsphone/gba"
 	"github.com/imsphone/imsphone/gba/bsf"
 	"github.com/imsphone/imsphone/internal/lab/registrar"
-	"gopkg.in/yaml.v3"
+	"github.com/imsphone/imsphone/internal/yamlconf"
 )
 
 // Config describes a lab: the home domain, the SIP core, the subscribers, and an optional BSF.
@@ -92,36 +90,39 @@ func (b BSFConfig) String() string {
 // GoString redacts like String.
 func (b BSFConfig) GoString() string { return b.String() }
 
-// LoadConfig reads a lab YAML file.
+// configLimits bound a lab file's shape (internal/yamlconf): a lab has a few dozen keys, plus
+// six or so per subscriber.
+var configLimits = yamlconf.Limits{MaxBytes: 1 << 20, MaxSequence: 10000, What: "a lab config"}
+
+// LoadConfig reads a lab YAML file; errors name the file, line and field.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlconf.ReadFile(path, configLimits)
 	if err != nil {
 		return nil, fmt.Errorf("lab config: %w", err)
 	}
-	c, err := ParseConfig(data)
-	if err != nil {
-		return nil, fmt.Errorf("lab config %s: %w", path, err)
-	}
-	return c, nil
+	return parseConfig(path, data)
 }
 
-// ParseConfig parses lab YAML. Unknown keys are errors, so a misspelt field is not silently
-// dropped.
-func ParseConfig(data []byte) (*Config, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
+// ParseConfig parses lab YAML through internal/yamlconf: unknown keys, repeated keys, aliases
+// and oversized files are errors naming the line, so a misspelt field is not silently dropped.
+func ParseConfig(data []byte) (*Config, error) { return parseConfig("", data) }
+
+func parseConfig(file string, data []byte) (*Config, error) {
 	var c Config
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("parse lab YAML: %w", err)
+	doc, err := yamlconf.Decode(file, data, &c, configLimits)
+	if err != nil {
+		return nil, fmt.Errorf("lab config: %w", err)
 	}
-	if _, _, err := c.subscribers(); err != nil {
-		return nil, err
+	for i, s := range c.Subscribers {
+		if _, _, err := subscriberRecords(s, i); err != nil {
+			return nil, fmt.Errorf("lab config: %w", doc.Errorf(fmt.Sprintf("subscribers.%d", i), "%v", err))
+		}
 	}
 	if _, err := c.senderPolicy(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lab config: %w", doc.Errorf("registrar.sender_policy", "%v", err))
 	}
 	if c.KMS != nil && c.BSF == nil {
-		return nil, errors.New("lab config: kms needs bsf (the KMS is a NAF and gets its keys over Zn)")
+		return nil, fmt.Errorf("lab config: %w", doc.Errorf("kms", "kms needs bsf (the KMS is a NAF and gets its keys over Zn)"))
 	}
 	return &c, nil
 }
@@ -133,7 +134,7 @@ func (c *Config) senderPolicy() (registrar.SenderPolicy, error) {
 	case "digest":
 		return registrar.SenderDigest, nil
 	}
-	return 0, fmt.Errorf("lab config: sender_policy %q: want registered or digest", c.Registrar.SenderPolicy)
+	return 0, fmt.Errorf("sender_policy %q: want registered or digest", c.Registrar.SenderPolicy)
 }
 
 // subscribers converts the subscribers into registrar accounts and AuC records.
@@ -141,24 +142,36 @@ func (c *Config) subscribers() ([]registrar.Account, []bsf.Subscriber, error) {
 	var accts []registrar.Account
 	var subs []bsf.Subscriber
 	for i, s := range c.Subscribers {
-		if s.IMPI == "" {
-			return nil, nil, fmt.Errorf("lab config: subscriber %d: impi is empty", i)
-		}
-		a := registrar.Account{IMPI: s.IMPI, IMPUs: s.IMPUs, Password: s.Password, AKA: s.K != ""}
-		accts = append(accts, a)
-		if s.K == "" {
-			if s.OP != "" || s.OPc != "" {
-				return nil, nil, fmt.Errorf("lab config: subscriber %q: op/opc without k", s.IMPI)
-			}
-			continue
-		}
-		sub, err := aucRecord(s)
+		a, sub, err := subscriberRecords(s, i)
 		if err != nil {
-			return nil, nil, fmt.Errorf("lab config: subscriber %q: %w", s.IMPI, err)
+			return nil, nil, fmt.Errorf("lab config: %w", err)
 		}
-		subs = append(subs, sub)
+		accts = append(accts, a)
+		if sub != nil {
+			subs = append(subs, *sub)
+		}
 	}
 	return accts, subs, nil
+}
+
+// subscriberRecords converts subscriber i into its registrar account and, for an AKA
+// subscriber, its AuC record.
+func subscriberRecords(s Subscriber, i int) (registrar.Account, *bsf.Subscriber, error) {
+	if s.IMPI == "" {
+		return registrar.Account{}, nil, fmt.Errorf("subscriber %d: impi is empty", i)
+	}
+	a := registrar.Account{IMPI: s.IMPI, IMPUs: s.IMPUs, Password: s.Password, AKA: s.K != ""}
+	if s.K == "" {
+		if s.OP != "" || s.OPc != "" {
+			return a, nil, fmt.Errorf("subscriber %q: op/opc without k", s.IMPI)
+		}
+		return a, nil, nil
+	}
+	sub, err := aucRecord(s)
+	if err != nil {
+		return a, nil, fmt.Errorf("subscriber %q: %w", s.IMPI, err)
+	}
+	return a, &sub, nil
 }
 
 func aucRecord(s Subscriber) (bsf.Subscriber, error) {

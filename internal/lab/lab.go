@@ -153,7 +153,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (l *Lab, err error) {
 	}
 	policy, err := cfg.senderPolicy()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lab config: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	l = &Lab{Domain: cfg.Domain, RegistrarURI: "sip:" + cfg.Domain, cancel: cancel, now: opts.Now, rand: opts.Rand,

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +52,30 @@ func TestParseConfig(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "465b5ce8") {
 			t.Errorf("key material in error %v", err)
 		}
+	}
+}
+
+// Config errors name the line and field (internal/yamlconf), also for a bad value found after
+// decoding, and the file when there is one.
+func TestParseConfigErrorLines(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"domain: x\nregistrar:\n  sender_policy: maybe\n", "line 3: registrar.sender_policy"},
+		{"domain: x\nsubscribers:\n- impi: a\n  password: p\n- impus: [\"sip:b@x\"]\n", "line 5: subscribers.1"},
+		{"domain: x\nkms: {fqdn: kms.x}\n", "line 2: kms"},
+		{"domain: x\ndomain: y\n", "line 2"},
+		{"a: &a x\ndomain: *a\n", "alias"},
+	} {
+		_, err := ParseConfig([]byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one with %q", tc.yaml, err, tc.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "lab.yaml")
+	if err := os.WriteFile(path, []byte("domain: x\nsip_port: many\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), path+":2") {
+		t.Errorf("LoadConfig: error %v, want one naming %s:2", err, path)
 	}
 }
 
