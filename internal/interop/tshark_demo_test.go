@@ -139,7 +139,7 @@ func TestTsharkDemoCapture(t *testing.T) {
 		checkMIKEY(t, capFile)
 	})
 	t.Run("mikey decode", func(t *testing.T) {
-		check(t, "imsphone", "imsphone mikey decode prints every field of the TRANSFER_INIT the demo sent, with the values package mikey parsed")
+		check(t, "tshark", "imsphone mikey decode prints every field of the TRANSFER_INIT captured from the demo, with the values package mikey parsed")
 		checkDecodeTransferInit(t, bin, capFile)
 	})
 	t.Run("srtp", func(t *testing.T) {
