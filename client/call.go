@@ -68,6 +68,16 @@ type Call struct {
 	decide chan decision
 	// established is closed once the call is answered (2xx sent and ACKed, or received).
 	established chan struct{}
+	// answeredEv is closed once EventAnswered is queued: EventMediaUp waits for it, since the
+	// callee starts its media before the ACK (RFC 3264 §6) and may hear the caller first.
+	answeredEv chan struct{}
+}
+
+// emitAnswered queues EventAnswered, once the keys and negotiated session are set, and lets
+// EventMediaUp follow.
+func (c *Call) emitAnswered(code int, reason string) {
+	c.emit(Event{Kind: EventAnswered, Code: code, Reason: reason})
+	close(c.answeredEv)
 }
 
 // errAnswered tells a rejection that the call got answered meanwhile.
@@ -91,7 +101,8 @@ type decision struct {
 
 func (p *Phone) newCall(outgoing bool, callID, remote string) *Call {
 	c := &Call{p: p, outgoing: outgoing, CallID: callID, Remote: remote, events: make(chan Event, eventQueue),
-		done: make(chan struct{}), decide: make(chan decision), established: make(chan struct{})}
+		done: make(chan struct{}), decide: make(chan decision), established: make(chan struct{}),
+		answeredEv: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(p.ctx)
 	c.log = p.log.With("call", callID, "outgoing", outgoing)
 	return c

@@ -80,7 +80,10 @@
 // would expose a=crypto keys and must stay off outside a lab.
 //
 // Each Call reports Events: ringing, answered, media up (suite and key source), DTMF,
-// statistics, ended (who, why, SIP code). Logs (log/slog) never carry SDP bodies or keys.
+// statistics, ended (who, why, SIP code). EventAnswered comes once Call.Keys and
+// Call.Negotiated are set, and EventMediaUp never before EventAnswered, on either side (the
+// callee's media runs from its 2xx on, RFC 3264 §6, so the caller's first packet can beat
+// the ACK; its EventMediaUp waits). Logs (log/slog) never carry SDP bodies or keys.
 //
 // Not yet: offerless INVITE (answered 488), rekey by re-INVITE, 100rel/PRACK, UPDATE, sips: URIs,
 // IPsec sec-agree (TS 33.203), registration-state subscription (RFC 3680).

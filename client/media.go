@@ -160,6 +160,13 @@ func (c *Call) mediaEvents(st *media.Stream, suite, source string, k *keymgmt.Ke
 					c.mu.Lock()
 					c.mediaUp = time.Now()
 					c.mu.Unlock()
+					// Never before EventAnswered: the callee's media runs from its 2xx on,
+					// before the ACK that makes the call answered.
+					select {
+					case <-c.answeredEv:
+					case <-c.ctx.Done():
+						return
+					}
 					c.emit(Event{Kind: EventMediaUp, Suite: suite, KeySource: source})
 				}
 			case media.EventDTMF:

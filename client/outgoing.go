@@ -221,7 +221,8 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 		return
 	}
 	c.markAnswered()
-	c.emit(Event{Kind: EventAnswered, Code: res.StatusCode, Reason: res.Reason})
+	// startMedia sets Keys and Negotiated; EventAnswered follows it, so that a reader of the
+	// event finds them set.
 	if err := c.startMedia(ms, n, keys, opts); errors.Is(err, ErrCallEnded) {
 		return
 	} else if err != nil {
@@ -229,7 +230,9 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 		defer cancel()
 		cs.Bye(ctx)
 		c.end(Local, 0, err.Error(), "")
+		return
 	}
+	c.emitAnswered(res.StatusCode, res.Reason)
 }
 
 func (c *Call) processAnswer(ctx context.Context, off *keymgmt.Offer, offer *sdpoa.Session, body []byte, stream keymgmt.Stream) (*sdpoa.Negotiated, *keymgmt.Keys, error) {

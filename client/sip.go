@@ -267,7 +267,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c.markAnswered()
-	c.emit(Event{Kind: EventAnswered, Code: sip.StatusOK, Reason: "OK"})
+	c.emitAnswered(sip.StatusOK, "OK")
 	c.log.Info("call answered")
 	result(nil)
 }
