@@ -44,6 +44,10 @@
 //     §22.3): sipgo ACKs the challenge in its transaction (§17.1.1.3) and the INVITE goes
 //     again with credentials, a new branch and CSeq + 1.
 //   - BYE either way (§15); OPTIONS answered (§11).
+//   - Config.NoAnswerTimeout: an outgoing call unanswered that long is CANCELled (§9.1) and
+//     ends By Local, "no answer", 487; an incoming one neither answered nor rejected gets
+//     480 (§21.4.18, the callee reached but not available, rather than 408, §21.4.9, a
+//     server that could not respond in time) and ends By Local, "no answer", 480.
 //   - Registration (§10, register.go; challenges in auth.go) with Digest authentication
 //     (§22.4; RFC 2617 MD5 and RFC 8760 SHA-256 through icholy/digest, the first challenge
 //     whose algorithm we support) or IMS AKA with a gba.USIM (RFC 3310 AKAv1-MD5, RFC 4169

@@ -49,6 +49,9 @@ func (p *Phone) Dial(ctx context.Context, target string, opts CallOptions) (*Cal
 	c.origin, c.baseDir = p.origin(), opts.Direction
 	c.mu.Unlock()
 	d := &dialing{ctx: ctx, to: to, opts: opts, stream: stream, fromTag: sip.GenerateTagN(16)}
+	if t := p.cfg.NoAnswerTimeout; t > 0 {
+		d.noAnswerAt = time.Now().Add(t)
+	}
 	if err := c.sendInvite(d, off); err != nil {
 		c.end(Local, 0, err.Error(), "")
 		return nil, err
@@ -64,7 +67,13 @@ type dialing struct {
 	stream  keymgmt.Stream
 	fromTag string
 	cseq    uint32 // of the last INVITE sent
+	// noAnswerAt ends the wait for an answer (Config.NoAnswerTimeout; zero: none). It counts
+	// from the first INVITE, across a challenge or a second offer.
+	noAnswerAt time.Time
 }
+
+// errNoAnswer cancels an INVITE at Config.NoAnswerTimeout.
+var errNoAnswer = errors.New("no answer")
 
 // sendInvite sends an INVITE with the offer of off and runs its transaction in the background.
 func (c *Call) sendInvite(d *dialing, off *keymgmt.Offer) error {
@@ -156,12 +165,22 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 	// transaction layer has ACKed the challenge in its own transaction (§17.1.1.3), and the new
 	// INVITE gets a new branch and CSeq + 1 (§8.1.3.5). Kamailio challenges every INVITE so.
 	user, pass := c.p.inviteCredentials()
-	err := cs.WaitAnswer(waitCtx, sipgo.AnswerOptions{Username: user, Password: pass, OnResponse: func(r *sip.Response) error {
+	// inviteCtx ends the wait for the answer only: cancelling it sends CANCEL (§9.1).
+	inviteCtx, stopInvite := context.WithCancelCause(waitCtx)
+	defer stopInvite(nil)
+	var noAnswer *time.Timer
+	if !d.noAnswerAt.IsZero() {
+		noAnswer = time.AfterFunc(time.Until(d.noAnswerAt), func() { stopInvite(errNoAnswer) })
+	}
+	err := cs.WaitAnswer(inviteCtx, sipgo.AnswerOptions{Username: user, Password: pass, OnResponse: func(r *sip.Response) error {
 		if r.StatusCode == sip.StatusRinging || r.StatusCode == sip.StatusSessionInProgress {
 			c.emit(Event{Kind: EventRinging, Code: r.StatusCode, Reason: r.Reason})
 		}
 		return nil
 	}})
+	if noAnswer != nil {
+		noAnswer.Stop()
+	}
 	if h := cs.InviteRequest.CSeq(); h != nil {
 		d.cseq = max(d.cseq, h.SeqNo)
 	}
@@ -169,7 +188,7 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 		var de *sipgo.ErrDialogResponse
 		switch {
 		case errors.As(err, &de) && de.Res.StatusCode == sip.StatusNotAcceptableHere && off.Protected &&
-			c.p.keys.Policy().Requirement == keymgmt.Preferred && waitCtx.Err() == nil:
+			c.p.keys.Policy().Requirement == keymgmt.Preferred && inviteCtx.Err() == nil:
 			// SRTP is preferred, not required: offer plain RTP instead (RFC 3264 §5: without
 			// capability negotiation an offer has one proto, so this takes a second INVITE).
 			c.log.Info("protected offer refused; offering RTP/AVP", "warning", warningOf(de.Res))
@@ -178,8 +197,10 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 			}
 		case errors.As(err, &de):
 			c.end(Remote, de.Res.StatusCode, de.Res.Reason, warningOf(de.Res))
-		case waitCtx.Err() != nil:
-			// We cancelled. A 2xx that crossed the CANCEL still needs ACK and BYE (§9.1, §15).
+		case inviteCtx.Err() != nil:
+			// We cancelled (hang-up, the caller's context, or no answer). A 2xx that crossed
+			// the CANCEL still needs ACK and BYE (§9.1, §15).
+			timedOut := errors.Is(context.Cause(inviteCtx), errNoAnswer) && waitCtx.Err() == nil
 			if r := cs.InviteResponse; r != nil && r.IsSuccess() {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
@@ -192,6 +213,10 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 			code, reason := sip.StatusRequestTerminated, "Request Terminated"
 			if r := cs.InviteResponse; r != nil && r.StatusCode >= 300 {
 				code, reason = r.StatusCode, r.Reason
+			}
+			if timedOut {
+				c.log.Info("no answer; INVITE cancelled", "timeout", c.p.cfg.NoAnswerTimeout)
+				reason = "no answer (" + reason + ")"
 			}
 			c.end(Local, code, reason, "")
 		default:

@@ -72,6 +72,14 @@ type Config struct {
 	AutoAnswer *CallOptions
 	// IncomingQueue bounds calls waiting on Incoming (default 8); beyond it a call gets 486.
 	IncomingQueue int
+	// NoAnswerTimeout, when not 0, bounds how long a call may stay unanswered. An outgoing
+	// call not answered within it (counted from its first INVITE) is CANCELled (RFC 3261
+	// §9.1) and ends By Local with reason "no answer" and the 487 its INVITE then gets. An
+	// incoming call neither answered nor rejected within it (counted from the INVITE) is
+	// refused with 480 (§21.4.18: the callee's end system was reached but the callee is not
+	// available; 408, §21.4.9, is for a server that could not produce a response in time) and
+	// ends By Local with reason "no answer". Auto-answered calls do not wait.
+	NoAnswerTimeout time.Duration
 	// StatsInterval, when not 0, sends an EventStats every interval during media.
 	StatsInterval time.Duration
 	// RTCPMinInterval is passed to media (0: RFC 3550's 5 s).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/imsphone/imsphone/client/sdpoa"
@@ -148,6 +149,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 		return
 	}
+	arrived := time.Now()
 	ds, err := p.dua.ReadInvite(req, tx)
 	if err != nil {
 		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
@@ -204,6 +206,12 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if p.cfg.AutoAnswer != nil {
 		d = decision{code: sip.StatusOK, opts: *p.cfg.AutoAnswer}
 	} else {
+		var noAnswer <-chan time.Time
+		if t := p.cfg.NoAnswerTimeout; t > 0 {
+			timer := time.NewTimer(time.Until(arrived.Add(t)))
+			defer timer.Stop()
+			noAnswer = timer.C
+		}
 		select {
 		case p.incoming <- c:
 		default:
@@ -223,6 +231,13 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		case <-c.ctx.Done():
 			ds.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
 			c.end(Local, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", "")
+			return
+		case <-noAnswer:
+			// RFC 3261 §21.4.18: reached, but the callee is not available; the reason
+			// phrase says why.
+			c.log.Info("no answer; INVITE refused", "timeout", p.cfg.NoAnswerTimeout)
+			ds.Respond(sip.StatusTemporarilyUnavailable, "No Answer", nil)
+			c.end(Local, sip.StatusTemporarilyUnavailable, "no answer", "")
 			return
 		}
 	}
