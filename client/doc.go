@@ -7,6 +7,7 @@
 // bookkeeping (§12: dialog ID, route set, CSeq; §13: INVITE, 2xx retransmission, ACK for 2xx to
 // the Contact and reversed Record-Route of the 2xx, §13.2.2.4; CANCEL, §9). sip.go holds the SIP
 // message handling (handlers, responses, Warning headers); outgoing.go the UAC side of a call,
+// fork.go forked 2xx,
 // reinvite.go hold and resume, register.go registration, auth.go Digest and AKA answers,
 // ims.go the IMS routing headers; call.go the call state and events; media.go the media
 // session built from the negotiated SDP; keylog.go the key log; transport.go the transport of
@@ -43,6 +44,9 @@
 //     with Config.Username/Password, else the password of a live registration (§22.2,
 //     §22.3): sipgo ACKs the challenge in its transaction (§17.1.1.3) and the INVITE goes
 //     again with credentials, a new branch and CSeq + 1.
+//   - Forked INVITE (§13.2.2.4, fork.go): a 2xx from another To-tag after the one we took
+//     gets its own ACK and then a BYE; the call stays on the first dialog. sipgo v1.7.3
+//     would answer such a 2xx with the first dialog's ACK and never release it.
 //   - BYE either way (§15); OPTIONS answered (§11).
 //   - Config.NoAnswerTimeout: an outgoing call unanswered that long is CANCELled (§9.1) and
 //     ends By Local, "no answer", 487; an incoming one neither answered nor rejected gets

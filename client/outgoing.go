@@ -225,6 +225,10 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 		return
 	}
 	res := cs.InviteResponse
+	if to := res.To(); to != nil {
+		firstTag, _ := to.Params.Get("tag")
+		c.watchForks(cs, firstTag)
+	}
 	n, keys, aerr := c.processAnswer(waitCtx, off, offer, res.Body(), stream)
 	c.p.register(c.p.uac, cs.ID, c)
 	if err := cs.Ack(c.ctx); err != nil {
