@@ -31,7 +31,10 @@
 // are always verified.
 //
 // What the UA does:
-//   - Outgoing (§13.2): INVITE with an RFC 3264 offer, 1xx reported (180/183 as ringing), 2xx
+//   - Outgoing (§13.2): INVITE with an RFC 3264 offer, 1xx reported (180/183 as ringing), early
+//     media (RFC 3960 §3, gateway model kept simple: the SDP of the first 180/183 carrying one
+//     is taken as the answer and starts the media, EventRinging.EarlyMedia; the 2xx must bring
+//     the same SDP or none, otherwise it is ACKed and BYEd; no 100rel), 2xx
 //     answered and ACKed, 3xx–6xx reported with code, reason and Warning; CANCEL (§9.1) when
 //     the caller hangs up before the answer. With an SRTP policy that is only preferred, a 488
 //     to the RTP/SAVP offer is followed by a second INVITE offering RTP/AVP (same Call-ID,

@@ -13,7 +13,8 @@ type EventKind int
 
 // Event kinds.
 const (
-	// EventRinging: a 180 or 183 arrived (caller), or we sent 180 (callee).
+	// EventRinging: a 180 or 183 arrived (caller; EarlyMedia when its SDP started the media),
+	// or we sent 180 (callee).
 	EventRinging EventKind = iota + 1
 	// EventAnswered: the call is established (2xx ACKed).
 	EventAnswered
@@ -72,6 +73,9 @@ type Event struct {
 	// Suite and KeySource describe the media protection (EventMediaUp): the SRTP suite and
 	// "sdes", "mikey" or "none".
 	Suite, KeySource string
+	// EarlyMedia (EventRinging, caller): the 18x carried SDP and its media now runs before
+	// the answer (RFC 3960 §3, gateway model).
+	EarlyMedia bool
 	// Digit is the DTMF digit (EventDTMF).
 	Digit rune
 	// Direction is our media direction after a re-INVITE (EventUpdated).

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -172,10 +173,33 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 	if !d.noAnswerAt.IsZero() {
 		noAnswer = time.AfterFunc(time.Until(d.noAnswerAt), func() { stopInvite(errNoAnswer) })
 	}
+	// Early media (RFC 3960 §3, gateway model, kept simple): the SDP of the first 18x that
+	// carries one is taken as the answer and the media starts at once; the 2xx must then
+	// carry the same SDP (or none).
+	var early struct {
+		body []byte
+		n    *sdpoa.Negotiated
+		keys *keymgmt.Keys
+	}
 	err := cs.WaitAnswer(inviteCtx, sipgo.AnswerOptions{Username: user, Password: pass, OnResponse: func(r *sip.Response) error {
-		if r.StatusCode == sip.StatusRinging || r.StatusCode == sip.StatusSessionInProgress {
-			c.emit(Event{Kind: EventRinging, Code: r.StatusCode, Reason: r.Reason})
+		if r.StatusCode != sip.StatusRinging && r.StatusCode != sip.StatusSessionInProgress {
+			return nil
 		}
+		ev := Event{Kind: EventRinging, Code: r.StatusCode, Reason: r.Reason}
+		if body := r.Body(); len(body) > 0 && early.body == nil {
+			n, keys, err := c.processAnswer(waitCtx, off, offer, body, stream)
+			if err == nil {
+				err = c.startMedia(ms, n, keys, opts)
+			}
+			if err != nil {
+				// Not fatal: the 2xx may still bring a usable answer.
+				c.log.Warn("early media SDP refused", "code", r.StatusCode, "error", err)
+			} else {
+				early.body, early.n, early.keys = bytes.Clone(body), n, keys
+				ev.EarlyMedia = true
+			}
+		}
+		c.emit(ev)
 		return nil
 	}})
 	if noAnswer != nil {
@@ -188,7 +212,7 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 		var de *sipgo.ErrDialogResponse
 		switch {
 		case errors.As(err, &de) && de.Res.StatusCode == sip.StatusNotAcceptableHere && off.Protected &&
-			c.p.keys.Policy().Requirement == keymgmt.Preferred && inviteCtx.Err() == nil:
+			c.p.keys.Policy().Requirement == keymgmt.Preferred && inviteCtx.Err() == nil && early.body == nil:
 			// SRTP is preferred, not required: offer plain RTP instead (RFC 3264 §5: without
 			// capability negotiation an offer has one proto, so this takes a second INVITE).
 			c.log.Info("protected offer refused; offering RTP/AVP", "warning", warningOf(de.Res))
@@ -229,7 +253,17 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 		firstTag, _ := to.Params.Get("tag")
 		c.watchForks(cs, firstTag)
 	}
-	n, keys, aerr := c.processAnswer(waitCtx, off, offer, res.Body(), stream)
+	var n *sdpoa.Negotiated
+	var keys *keymgmt.Keys
+	var aerr error
+	if early.body != nil {
+		n, keys = early.n, early.keys
+		if b := res.Body(); len(b) > 0 && !bytes.Equal(bytes.TrimSpace(b), bytes.TrimSpace(early.body)) {
+			aerr = errors.New("2xx SDP differs from the early media answer (RFC 3960 §3)")
+		}
+	} else {
+		n, keys, aerr = c.processAnswer(waitCtx, off, offer, res.Body(), stream)
+	}
 	c.p.register(c.p.uac, cs.ID, c)
 	if err := cs.Ack(c.ctx); err != nil {
 		c.end(Local, 0, "ACK: "+err.Error(), "")
@@ -252,7 +286,9 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 	c.markAnswered()
 	// startMedia sets Keys and Negotiated; EventAnswered follows it, so that a reader of the
 	// event finds them set.
-	if err := c.startMedia(ms, n, keys, opts); errors.Is(err, ErrCallEnded) {
+	if early.body != nil {
+		// Media already runs since the 18x.
+	} else if err := c.startMedia(ms, n, keys, opts); errors.Is(err, ErrCallEnded) {
 		return
 	} else if err != nil {
 		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
