@@ -104,7 +104,9 @@ func TestBaresipHoldResume(t *testing.T) {
 		t.Run(holder+"-holds", func(t *testing.T) {
 			check(t, "baresip", fmt.Sprintf("hold and resume by re-INVITE from %s, SRTP keys kept, tones both ways after resume", holder))
 			b := startBaresip(t, "bob", wav, "")
-			a := newPhone(t, "alice", nil, nil)
+			// Two suites keep our INVITE under 1300 octets, on UDP: see the known gap about
+			// baresip and an INVITE that went by TCP (report_test.go).
+			a := newPhone(t, "alice", []string{"AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"}, nil)
 			snk := &sink{}
 			opts := client.CallOptions{Source: audio.Tone(toneIMS, 0.5, rate), Sink: snk}
 			var c *client.Call

@@ -32,6 +32,7 @@ var peers = []struct {
 		"baresip 1.0.0 sends two RTCP packets in the clear (no SRTCP index or tag): an APP PINGPONG right after the answer and its BYE at hang-up; imsphone drops both and counts them as SRTCP authentication failures (at most 1 before the hang-up, 2 after; SRTP failures must be 0).",
 		"With AES_CM_128_HMAC_SHA1_32 baresip 1.0.0 (libre 1.1.0) puts a 32-bit tag on SRTCP where RFC 4568 §6.2 requires 80 bits; imsphone refuses baresip's SRTCP (RTCP reports) in that suite, SRTP audio is unaffected.",
 		"baresip answers an offer without a supported suite with a fresh AES_CM_128_HMAC_SHA1_80 line instead of 488 (RFC 4568 §7.1.2 violation); imsphone refuses that answer.",
+		"imsphone's INVITE offering all five default SDES suites exceeds 1300 octets and goes by TCP (RFC 3261 §18.1.1) while the dialog's later requests use UDP; once in a CI run, baresip then ended such a call itself (\"session closed: Connection reset by peer\") around imsphone's hold/resume and BYE. Not yet explained (sipgo's handling of that TCP connection is the suspect), so the hold/resume tests offer two suites, which keeps the INVITE on UDP.",
 	}},
 	{"SIPp", "sipp", []string{"-v"}, regexp.MustCompile(`SIPp (v[0-9][^ \n]*[^ \n.])`), []string{
 		"SIPp 3.6.1 has no SRTP: its media is plain RTP, so SIPp tests check signalling and SDP only.",
