@@ -77,7 +77,8 @@
 //   - Hold and resume by re-INVITE (§14, RFC 3264 §8.4) from either side, keeping the SRTP keys
 //     (RFC 4568 §7.1.4 re-offer of the active a=crypto) and the running stream, so the SSRC,
 //     sequence numbers and ROC carry on (RFC 3711 §3.3.1); a re-offer that rekeys or changes
-//     the codec is refused with 488. While our direction does not send (recvonly, inactive),
+//     the codec is refused with 488; a 491 Request Pending is retried once after
+//     §14.1's wait (2.1–4 s as owner of the Call-ID, else 0–2 s). While our direction does not send (recvonly, inactive),
 //     no RTP goes out (media.Stream.SetSending); RTCP continues (RFC 3264 §5.1).
 //   - Media: media.Stream started from the negotiated SDP: the peer's address (latching to
 //     the first authenticated packet, RFC 4961), RTCP-mux (RFC 5761) as negotiated, otherwise

@@ -2,8 +2,10 @@ package client
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -61,9 +63,41 @@ func (c *Call) apply(n *sdpoa.Negotiated) {
 	c.emit(Event{Kind: EventUpdated, Direction: n.Direction})
 }
 
+// errRequestPending marks a re-INVITE answered 491 Request Pending.
+var errRequestPending = errors.New("491 Request Pending")
+
+// reinvite sends a re-INVITE for dir. A 491 (the peer's own INVITE transaction is still open,
+// RFC 3261 §14.1) is retried once after §14.1's wait: 2.1 to 4 s when we own the Call-ID
+// (we placed the call), 0 to 2 s otherwise, in 10 ms steps.
 func (c *Call) reinvite(ctx context.Context, dir sdpoa.Direction) error {
 	c.reinviteMu.Lock()
 	defer c.reinviteMu.Unlock()
+	err := c.reinviteOnce(ctx, dir)
+	if !errors.Is(err, errRequestPending) {
+		return err
+	}
+	var b [2]byte
+	if _, rerr := io.ReadFull(c.p.cfg.Rand, b[:]); rerr != nil {
+		return fmt.Errorf("client: re-INVITE retry: %w", rerr)
+	}
+	wait := time.Duration(binary.BigEndian.Uint16(b[:])%201) * 10 * time.Millisecond
+	if c.outgoing {
+		wait = min(wait+2100*time.Millisecond, 4*time.Second)
+	}
+	c.log.Info("re-INVITE got 491 Request Pending; retrying (RFC 3261 §14.1)", "after", wait)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return fmt.Errorf("client: re-INVITE: %w", ctx.Err())
+	case <-c.Done():
+		return ErrCallEnded
+	}
+	return c.reinviteOnce(ctx, dir)
+}
+
+func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction) error {
 	c.mu.Lock()
 	if !c.answered || c.media == nil || c.neg == nil {
 		c.mu.Unlock()
@@ -99,6 +133,9 @@ func (c *Call) reinvite(ctx context.Context, dir sdpoa.Direction) error {
 	}
 	if !res.IsSuccess() {
 		// RFC 3261 §14.1: a failed re-INVITE leaves the session as it was.
+		if res.StatusCode == 491 {
+			return fmt.Errorf("client: re-INVITE refused: %w %s", errRequestPending, warningOf(res))
+		}
 		return fmt.Errorf("client: re-INVITE refused: %d %s %s", res.StatusCode, res.Reason, warningOf(res))
 	}
 	ack := sip.NewRequest(sip.ACK, req.Recipient)

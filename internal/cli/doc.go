@@ -26,8 +26,8 @@
 //     KMS client and MIKEY-TICKET (TS 33.328, RFC 6043). register binds and refreshes (RFC 3261
 //     §10.2, TS 24.229 §5.1.1.4) and de-registers with Expires: 0 (§10.2.2); call sends the
 //     INVITE and, on Ctrl-C before the answer, CANCEL (§9.1); DTMF goes as RFC 4733 events;
-//     phone's hold and resume are re-INVITEs (RFC 3264 §8.4) retried once after a 491 with
-//     RFC 3261 §14.1's wait. Without a registrar, call and answer work peer to peer.
+//     phone's hold and resume are re-INVITEs (RFC 3264 §8.4; client retries once after a 491 with
+//     RFC 3261 §14.1's wait). Without a registrar, call and answer work peer to peer.
 //   - lab: internal/lab as a process, with fixed front doors for Ub and the KMS, printing or
 //     writing an account config per subscriber.
 //   - --keylog: the SRTP master keys of each stream direction (client.Config.KeyLog format), for

@@ -3,8 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -311,13 +309,13 @@ func (s *session) exec(ctx context.Context, line string) bool {
 		}
 	case "hold":
 		if c := noCall(); c != nil {
-			if err := retryPending(actx, out, s.a.env.Rand, c, c.Hold); err != nil {
+			if err := c.Hold(actx); err != nil {
 				errf("hold: %v", err)
 			}
 		}
 	case "resume", "unhold":
 		if c := noCall(); c != nil {
-			if err := retryPending(actx, out, s.a.env.Rand, c, c.Resume); err != nil {
+			if err := c.Resume(actx); err != nil {
 				errf("resume: %v", err)
 			}
 		}
@@ -469,34 +467,4 @@ func (s *session) hangupAll() {
 		cur.Hangup(ctx)
 		<-cur.Done()
 	}
-}
-
-// retryPending runs a re-INVITE and, when the peer answers 491 Request Pending (its previous
-// transaction is still open), retries once after RFC 3261 §14.1's wait: 2.1 to 4 s for the
-// owner of the Call-ID (the caller), 0 to 2 s otherwise. The client reports the status only in
-// the error text.
-func retryPending(ctx context.Context, out io.Writer, rnd io.Reader, c *client.Call, reinvite func(context.Context) error) error {
-	err := reinvite(ctx)
-	if err == nil || !strings.Contains(err.Error(), ": 491 ") {
-		return err
-	}
-	if rnd == nil {
-		rnd = rand.Reader
-	}
-	var b [2]byte
-	if _, err := io.ReadFull(rnd, b[:]); err != nil {
-		return err
-	}
-	wait := time.Duration(binary.BigEndian.Uint16(b[:])%201) * 10 * time.Millisecond
-	if c.Outgoing() {
-		wait += 2100 * time.Millisecond
-		wait = min(wait, 4*time.Second)
-	}
-	fmt.Fprintf(out, "491 Request Pending: retrying in %v\n", wait)
-	select {
-	case <-time.After(wait):
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return reinvite(ctx)
 }
