@@ -50,8 +50,8 @@ type Offer struct {
 	Protected bool
 	// Fallback, when not empty, says why a policy that prefers SRTP made a plain offer.
 	Fallback string
-	pending   PendingOffer
-	policy    Policy
+	pending  PendingOffer
+	policy   Policy
 }
 
 // Lines are the key-management lines to put into the offer.
