@@ -50,7 +50,9 @@ func waitPlayed(n int, limit time.Duration, sinks ...*sink) {
 
 func newPhone(t testing.TB, user string, mode keymgmt.Mode, req keymgmt.Requirement, auto *CallOptions) *Phone {
 	t.Helper()
-	p, err := NewPhone(Config{User: user, Security: keymgmt.Policy{Mode: mode, Requirement: req}, AutoAnswer: auto,
+	// These phones signal over UDP on loopback: SDES is allowed there (RFC 4568 §8.3 is about
+	// paths others can read; tls_sdes_test.go checks the refusal without the permission).
+	p, err := NewPhone(Config{User: user, Security: keymgmt.Policy{Mode: mode, Requirement: req, AllowSDESWithoutTLS: true}, AutoAnswer: auto,
 		RTCPMinInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,9 @@
 // caller's 2xx repeats its TRANSFER_INIT with the ticket and does not fit.
 // Transport tls (Config.TLS) runs TLS on the TCP port of our address instead of plain TCP,
 // with sip: URIs and transport=tls rather than sips: (Config.Transport says why); certificates
-// are always verified.
+// are always verified. SDES keys go into SDP only over TLS (our requests with transport tls, an
+// offer that arrived over TLS) unless Security.AllowSDESWithoutTLS says otherwise (RFC 4568
+// §8.3; keymgmt applies the rule, the client says which transport carries the SDP).
 //
 // What the UA does:
 //   - Outgoing (§13.2): INVITE with an RFC 3264 offer, 1xx reported (180/183 as ringing), early

@@ -18,7 +18,7 @@ import (
 // either refused with 488 and a single-line Warning, or leads to an answer that builds.
 func FuzzProcessOffer(f *testing.F) {
 	ctx := context.Background()
-	neg, err := keymgmt.New(keymgmt.Config{Policy: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Preferred}, Rand: rand.Reader})
+	neg, err := keymgmt.New(keymgmt.Config{Policy: keymgmt.Policy{AllowSDESWithoutTLS: true, Mode: keymgmt.ModeSDES, Requirement: keymgmt.Preferred}, Rand: rand.Reader})
 	if err != nil {
 		f.Fatal(err)
 	}

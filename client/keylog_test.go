@@ -123,7 +123,7 @@ func keyLines(t *testing.T, log *lockedBuffer, n int) []keyLine {
 // whose own keys come from package keymgmt), and both name the SSRC on the wire.
 func TestKeyLogDecryptsCapture(t *testing.T) {
 	var klog lockedBuffer
-	pol := keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}
+	pol := keymgmt.Policy{AllowSDESWithoutTLS: true, Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}
 	a, err := NewPhone(Config{User: "alice", Security: pol, KeyLog: &klog})
 	if err != nil {
 		t.Fatal(err)

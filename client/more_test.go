@@ -21,13 +21,13 @@ func TestNoRTCPMux(t *testing.T) {
 		t.Skip("real time")
 	}
 	a, err := NewPhone(Config{User: "alice", NoRTCPMux: true, RTCPMinInterval: 300 * time.Millisecond,
-		Security: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}})
+		Security: keymgmt.Policy{AllowSDESWithoutTLS: true, Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
 	b, err := NewPhone(Config{User: "bob", RTCPMinInterval: 300 * time.Millisecond, AutoAnswer: &CallOptions{},
-		Security: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}})
+		Security: keymgmt.Policy{AllowSDESWithoutTLS: true, Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestPlainOfferToSDESPreferred(t *testing.T) {
 func TestCloseEndsCalls(t *testing.T) {
 	a := newPhone(t, "alice", keymgmt.ModeSDES, keymgmt.Mandatory, nil)
 	b, err := NewPhone(Config{User: "bob", AutoAnswer: &CallOptions{},
-		Security: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}})
+		Security: keymgmt.Policy{AllowSDESWithoutTLS: true, Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,12 +148,12 @@ func TestPreferredFallsBackToPlain(t *testing.T) {
 
 // Over IPv6 loopback: SIP on [::1], SDP with c=IN IP6, SRTP media.
 func TestIPv6Loopback(t *testing.T) {
-	a, err := NewPhone(Config{User: "alice", ListenAddr: "[::1]:0", Security: keymgmt.Policy{Mode: keymgmt.ModeSDES}})
+	a, err := NewPhone(Config{User: "alice", ListenAddr: "[::1]:0", Security: keymgmt.Policy{AllowSDESWithoutTLS: true, Mode: keymgmt.ModeSDES}})
 	if err != nil {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
 	defer a.Close()
-	b, err := NewPhone(Config{User: "bob", ListenAddr: "[::1]:0", Security: keymgmt.Policy{Mode: keymgmt.ModeSDES}, AutoAnswer: &CallOptions{}})
+	b, err := NewPhone(Config{User: "bob", ListenAddr: "[::1]:0", Security: keymgmt.Policy{AllowSDESWithoutTLS: true, Mode: keymgmt.ModeSDES}, AutoAnswer: &CallOptions{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,9 +192,9 @@ func TestNoGoroutineLeak(t *testing.T) {
 		return left
 	}
 	func() {
-		a, _ := NewPhone(Config{User: "alice", Security: keymgmt.Policy{Mode: keymgmt.ModeSDES}})
+		a, _ := NewPhone(Config{User: "alice", Security: keymgmt.Policy{AllowSDESWithoutTLS: true, Mode: keymgmt.ModeSDES}})
 		defer a.Close()
-		b, _ := NewPhone(Config{User: "bob", Security: keymgmt.Policy{Mode: keymgmt.ModeSDES}, AutoAnswer: &CallOptions{}})
+		b, _ := NewPhone(Config{User: "bob", Security: keymgmt.Policy{AllowSDESWithoutTLS: true, Mode: keymgmt.ModeSDES}, AutoAnswer: &CallOptions{}})
 		defer b.Close()
 		ctx := context.Background()
 		ca, err := a.Dial(ctx, target(b), CallOptions{})

@@ -40,11 +40,19 @@ func (p *Phone) Dial(ctx context.Context, target string, opts CallOptions) (*Cal
 	c.mu.Lock()
 	c.media = ms
 	c.mu.Unlock()
-	stream := keymgmt.Stream{Local: p.aor.String(), Remote: to.String()}
+	// Transport tls carries every request of ours over TLS (RFC 3261 §26.2); udp and tcp carry
+	// the SDP in the clear.
+	stream := keymgmt.Stream{Local: p.aor.String(), Remote: to.String(), SecureSignalling: p.cfg.Transport == "tls"}
 	off, err := p.keys.Offer(ctx, stream)
 	if err != nil {
 		c.end(Local, 0, "key management: "+err.Error(), "")
-		return nil, err
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	switch {
+	case off.Fallback != "":
+		c.log.Warn("offering plain RTP", "reason", off.Fallback)
+	case off.Protected && p.keys.Policy().Mode == keymgmt.ModeSDES && !stream.SecureSignalling:
+		c.log.Warn(sdesWithoutTLSWarning, "transport", p.cfg.Transport)
 	}
 	c.mu.Lock()
 	c.origin, c.baseDir = p.origin(), opts.Direction

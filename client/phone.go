@@ -60,7 +60,9 @@ type Config struct {
 	// MediaIP is the address RTP sockets bind to and SDP announces; default: the SIP socket's.
 	MediaIP netip.Addr
 	// Security is the account's media security policy; KMS the MIKEY-TICKET method for mode
-	// kms (see package keymgmt).
+	// kms (see package keymgmt). SDES keys travel only over transport tls unless
+	// Security.AllowSDESWithoutTLS is set (RFC 4568 §8.3); a call that uses them without TLS
+	// then logs one warning.
 	Security keymgmt.Policy
 	KMS      keymgmt.Method
 	// Formats are our audio formats in preference order; nil: PCMU, PCMA, telephone-event.

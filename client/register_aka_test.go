@@ -311,7 +311,7 @@ func TestRegisterAKABadRspAuth(t *testing.T) {
 // protected on both sides, and the callee hangs up.
 func TestAKAUEsCallThroughLab(t *testing.T) {
 	core := newLabCore(t, nil)
-	pol := keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}
+	pol := keymgmt.Policy{AllowSDESWithoutTLS: true, Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}
 	ue := func(user string, auto *CallOptions) *Phone {
 		p, err := NewPhone(Config{User: user, AOR: "sip:" + user + "@home1.net", OutboundProxy: core.addr, Security: pol, AutoAnswer: auto})
 		if err != nil {

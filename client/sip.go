@@ -181,11 +181,15 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		ds.Respond(r.code, r.reason, nil, hdrs...)
 		c.end(Local, r.code, r.reason, r.warning)
 	}
-	stream := keymgmt.Stream{Local: p.aor.String(), Remote: from}
+	// The offer's SDP came over req's transport; our answer goes back the same way.
+	stream := keymgmt.Stream{Local: p.aor.String(), Remote: from, SecureSignalling: strings.EqualFold(req.Transport(), "TLS")}
 	offer, idx, lines, keys, rf := p.processOffer(c.ctx, req.Body(), stream)
 	if rf != nil {
 		refuse(rf)
 		return
+	}
+	if keys != nil && keys.Method == "sdes" && !stream.SecureSignalling {
+		c.log.Warn(sdesWithoutTLSWarning, "transport", strings.ToLower(req.Transport()))
 	}
 	ms, err := p.openMedia()
 	if err != nil {
@@ -286,6 +290,10 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.log.Info("call answered")
 	result(nil)
 }
+
+// sdesWithoutTLSWarning is logged once per call whose SDES keys cross signalling without TLS
+// because the policy allows it (keymgmt.Policy.AllowSDESWithoutTLS).
+const sdesWithoutTLSWarning = "SDES keys in SDP over signalling without TLS: anyone on the path can read them and decrypt the call (RFC 4568 §8.3)"
 
 // processOffer checks an offer before we ring (RFC 4567 §3.1.1: key management failure aborts
 // the setup with 488): SDP syntax, a usable audio m-line, and key management under the policy.

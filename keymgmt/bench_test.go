@@ -12,15 +12,15 @@ func BenchmarkSDESExchange(b *testing.B) {
 	a, c := negotiator(b, ModeSDES, Mandatory), negotiator(b, ModeSDES, Mandatory)
 	b.ReportAllocs()
 	for b.Loop() {
-		off, err := a.Offer(ctx, Stream{})
+		off, err := a.Offer(ctx, overTLS)
 		if err != nil {
 			b.Fatal(err)
 		}
-		lines, _, err := c.Answer(ctx, true, off.Lines(), Stream{})
+		lines, _, err := c.Answer(ctx, true, off.Lines(), overTLS)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := off.Accept(ctx, true, lines, Stream{}); err != nil {
+		if _, err := off.Accept(ctx, true, lines, overTLS); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -29,5 +29,11 @@
 // Warning code (399 miscellaneous, or 306 attribute not understood, RFC 3261 §20.43) that
 // RFC 4567 §3.1 and RFC 4568 §7.1.2 ask for.
 //
+// SDES puts the master key in the clear into the SDP, so RFC 4568 §8.3 asks for encrypted
+// signalling: an SDES offer or answer is made only when Stream.SecureSignalling says the SDP
+// travels over TLS, or the policy says AllowSDESWithoutTLS. Otherwise a mandatory SDES offer
+// fails with ErrSDESWithoutTLS, a preferred one is made plain (Offer.Fallback says why), and an
+// a=crypto offer is refused with 488 (an RTP/SAVP offer cannot be answered plain, RFC 3264 §6).
+//
 // Keys never appear in String, GoString, LogValue or error output.
 package keymgmt

@@ -1,9 +1,14 @@
 package keymgmt
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
+
+// ErrSDESWithoutTLS refuses SDES keys over signalling that is not TLS when the policy does not
+// allow it (Policy.AllowSDESWithoutTLS; RFC 4568 §8.3).
+var ErrSDESWithoutTLS = errors.New("SDES keys over signalling without TLS not allowed by the security policy (RFC 4568 §8.3: anyone on the path would read them)")
 
 // SIP Warning codes (RFC 3261 §20.43) for a refused offer.
 const (

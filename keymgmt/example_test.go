@@ -15,12 +15,12 @@ func Example() {
 	alice, _ := keymgmt.New(keymgmt.Config{Policy: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}, Rand: rand.Reader})
 	bob, _ := keymgmt.New(keymgmt.Config{Policy: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Preferred}, Rand: rand.Reader})
 
-	offer, _ := alice.Offer(ctx, keymgmt.Stream{})
-	answerLines, bobKeys, err := bob.Answer(ctx, offer.Protected, offer.Lines(), keymgmt.Stream{})
+	offer, _ := alice.Offer(ctx, keymgmt.Stream{SecureSignalling: true})
+	answerLines, bobKeys, err := bob.Answer(ctx, offer.Protected, offer.Lines(), keymgmt.Stream{SecureSignalling: true})
 	if err != nil {
 		panic(err)
 	}
-	aliceKeys, err := offer.Accept(ctx, true, answerLines, keymgmt.Stream{})
+	aliceKeys, err := offer.Accept(ctx, true, answerLines, keymgmt.Stream{SecureSignalling: true})
 	if err != nil {
 		panic(err)
 	}
@@ -28,8 +28,8 @@ func Example() {
 
 	// A plain offer to an account that requires SRTP is refused with 488 and a Warning.
 	plain, _ := keymgmt.New(keymgmt.Config{Policy: keymgmt.Policy{Mode: keymgmt.ModeNone}})
-	po, _ := plain.Offer(ctx, keymgmt.Stream{})
-	_, _, err = alice.Answer(ctx, po.Protected, po.Lines(), keymgmt.Stream{})
+	po, _ := plain.Offer(ctx, keymgmt.Stream{SecureSignalling: true})
+	_, _, err = alice.Answer(ctx, po.Protected, po.Lines(), keymgmt.Stream{SecureSignalling: true})
 	if e, ok := err.(*keymgmt.Error); ok {
 		fmt.Println(e.Status, e.Warning("ue.example"))
 	}

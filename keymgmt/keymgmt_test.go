@@ -29,18 +29,18 @@ func negotiator(t testing.TB, mode Mode, req Requirement) *Negotiator {
 func TestSDESOfferAnswer(t *testing.T) {
 	ctx := context.Background()
 	a, b := negotiator(t, ModeSDES, Mandatory), negotiator(t, ModeSDES, Preferred)
-	off, err := a.Offer(ctx, Stream{})
+	off, err := a.Offer(ctx, overTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !off.Protected || len(off.Lines().MediaValues(CryptoAttribute)) < 2 {
 		t.Fatalf("offer: protected %v, %d crypto lines", off.Protected, len(off.Lines().MediaValues(CryptoAttribute)))
 	}
-	ansLines, kb, err := b.Answer(ctx, true, off.Lines(), Stream{})
+	ansLines, kb, err := b.Answer(ctx, true, off.Lines(), overTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ka, err := off.Accept(ctx, true, ansLines, Stream{})
+	ka, err := off.Accept(ctx, true, ansLines, overTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,11 +69,11 @@ func TestSDESOfferAnswer(t *testing.T) {
 func TestE2AE(t *testing.T) {
 	ctx := context.Background()
 	n, _ := New(Config{Policy: Policy{Mode: ModeSDES, E2AE: true}, Rand: rand.Reader})
-	off, _ := n.Offer(ctx, Stream{})
+	off, _ := n.Offer(ctx, overTLS)
 	if v := off.Lines().MediaValues(E2AEAttribute); len(v) != 1 || v[0] != "requested" {
 		t.Fatalf("3ge2ae %q", v)
 	}
-	_, k, err := negotiator(t, ModeSDES, Mandatory).Answer(ctx, true, off.Lines(), Stream{})
+	_, k, err := negotiator(t, ModeSDES, Mandatory).Answer(ctx, true, off.Lines(), overTLS)
 	if err != nil || !k.E2AE {
 		t.Fatalf("answer: %v e2ae %v", err, k)
 	}
@@ -81,7 +81,7 @@ func TestE2AE(t *testing.T) {
 
 func TestPolicyTable(t *testing.T) {
 	ctx := context.Background()
-	sdesOffer, _ := negotiator(t, ModeSDES, Mandatory).Offer(ctx, Stream{})
+	sdesOffer, _ := negotiator(t, ModeSDES, Mandatory).Offer(ctx, overTLS)
 	mikey := Lines{Session: []sdp.Attribute{sdp.NewAttribute(KeyMgmtAttribute, "mikey AQAFgM0X")}}
 	for _, tc := range []struct {
 		mode      Mode
@@ -100,7 +100,7 @@ func TestPolicyTable(t *testing.T) {
 		{ModeSDES, Preferred, true, mikey, 306, ""},
 	} {
 		n := negotiator(t, tc.mode, tc.req)
-		_, k, err := n.Answer(ctx, tc.protected, tc.offer, Stream{})
+		_, k, err := n.Answer(ctx, tc.protected, tc.offer, overTLS)
 		var ke *Error
 		switch {
 		case tc.warn == 0 && err != nil:
@@ -130,7 +130,7 @@ func TestTamperedCrypto(t *testing.T) {
 		"length": "1 AES_CM_128_HMAC_SHA1_80 inline:" + base64.StdEncoding.EncodeToString(make([]byte, 29)),
 	} {
 		_, _, err := negotiator(t, ModeSDES, Mandatory).Answer(ctx, true,
-			Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, v)}}, Stream{})
+			Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, v)}}, overTLS)
 		var ke *Error
 		if !errors.As(err, &ke) || ke.Status != 488 || ke.WarnCode != 399 {
 			t.Fatalf("%s: %v", name, err)
@@ -145,16 +145,16 @@ func TestTamperedCrypto(t *testing.T) {
 
 func TestAcceptRefusesBadAnswer(t *testing.T) {
 	ctx := context.Background()
-	off, _ := negotiator(t, ModeSDES, Mandatory).Offer(ctx, Stream{})
-	if _, err := off.Accept(ctx, false, Lines{}, Stream{}); err == nil {
+	off, _ := negotiator(t, ModeSDES, Mandatory).Offer(ctx, overTLS)
+	if _, err := off.Accept(ctx, false, Lines{}, overTLS); err == nil {
 		t.Error("plain answer to a SAVP offer accepted")
 	}
-	if _, err := off.Accept(ctx, true, Lines{}, Stream{}); err == nil {
+	if _, err := off.Accept(ctx, true, Lines{}, overTLS); err == nil {
 		t.Error("answer without a=crypto accepted")
 	}
 	// The answerer must not echo our own key (RFC 4568 §7.1.3).
 	echo := off.Lines().MediaValues(CryptoAttribute)[0]
-	if _, err := off.Accept(ctx, true, Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, echo)}}, Stream{}); err == nil {
+	if _, err := off.Accept(ctx, true, Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, echo)}}, overTLS); err == nil {
 		t.Error("echoed offer key accepted")
 	}
 }
@@ -171,7 +171,7 @@ func TestKeyMgmtValues(t *testing.T) {
 }
 
 func FuzzAnswerCrypto(f *testing.F) {
-	off, _ := negotiator(f, ModeSDES, Mandatory).Offer(context.Background(), Stream{})
+	off, _ := negotiator(f, ModeSDES, Mandatory).Offer(context.Background(), overTLS)
 	for _, v := range off.Lines().MediaValues(CryptoAttribute) {
 		f.Add(v)
 	}
@@ -179,7 +179,7 @@ func FuzzAnswerCrypto(f *testing.F) {
 	f.Add("1 AEAD_AES_256_GCM inline:" + base64.StdEncoding.EncodeToString(make([]byte, 44)))
 	n := negotiator(f, ModeSDES, Mandatory)
 	f.Fuzz(func(t *testing.T, v string) {
-		_, k, err := n.Answer(context.Background(), true, Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, v)}}, Stream{})
+		_, k, err := n.Answer(context.Background(), true, Lines{Media: []sdp.Attribute{sdp.NewAttribute(CryptoAttribute, v)}}, overTLS)
 		if err != nil {
 			var ke *Error
 			if !errors.As(err, &ke) || ke.Status != 488 {
@@ -198,12 +198,12 @@ func FuzzAnswerCrypto(f *testing.F) {
 func TestReofferKeepsKeys(t *testing.T) {
 	ctx := context.Background()
 	a, b := negotiator(t, ModeSDES, Mandatory), negotiator(t, ModeSDES, Mandatory)
-	off, _ := a.Offer(ctx, Stream{})
-	al, kb, err := b.Answer(ctx, true, off.Lines(), Stream{})
+	off, _ := a.Offer(ctx, overTLS)
+	al, kb, err := b.Answer(ctx, true, off.Lines(), overTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ka, err := off.Accept(ctx, true, al, Stream{})
+	ka, err := off.Accept(ctx, true, al, overTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,12 +216,12 @@ func TestReofferKeepsKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, err := re.Accept(ctx, true, ra, Stream{})
+	k2, err := re.Accept(ctx, true, ra, overTLS)
 	if err != nil || k2 != kb {
 		t.Fatalf("re-answer: %v", err)
 	}
 	// A fresh key in a re-offer is a rekey: refused.
-	fresh, _ := negotiator(t, ModeSDES, Mandatory).Offer(ctx, Stream{})
+	fresh, _ := negotiator(t, ModeSDES, Mandatory).Offer(ctx, overTLS)
 	if _, err := a.Reanswer(ka, true, Lines{Media: fresh.Lines().Media[:1]}); err == nil {
 		t.Fatal("re-offer with a new key accepted")
 	}
@@ -243,7 +243,7 @@ func TestReofferKeepsMIKEYLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k, err := re.Accept(ctx, true, lines, Stream{}); err != nil || k != offerer {
+	if k, err := re.Accept(ctx, true, lines, overTLS); err != nil || k != offerer {
 		t.Fatalf("accept: %v", err)
 	}
 	other := Lines{Media: []sdp.Attribute{sdp.NewAttribute(KeyMgmtAttribute, "mikey T1RIRVI=")}}
@@ -258,8 +258,8 @@ func TestReofferKeepsMIKEYLines(t *testing.T) {
 func TestReofferSeveralCryptoLines(t *testing.T) {
 	ctx := context.Background()
 	a, b := negotiator(t, ModeSDES, Mandatory), negotiator(t, ModeSDES, Mandatory)
-	off, _ := a.Offer(ctx, Stream{})
-	al, kb, err := b.Answer(ctx, true, off.Lines(), Stream{})
+	off, _ := a.Offer(ctx, overTLS)
+	al, kb, err := b.Answer(ctx, true, off.Lines(), overTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestReofferSeveralCryptoLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	active.Tag = 7
-	freshOff, _ := negotiator(t, ModeSDES, Mandatory).Offer(ctx, Stream{})
+	freshOff, _ := negotiator(t, ModeSDES, Mandatory).Offer(ctx, overTLS)
 	re := Lines{Media: []sdp.Attribute{freshOff.Lines().Media[0], sdp.NewAttribute(CryptoAttribute, active.Marshal())}}
 	ra, err = b.Reanswer(kb, true, re)
 	if err != nil {
@@ -296,3 +296,6 @@ func TestReofferSeveralCryptoLines(t *testing.T) {
 		t.Fatal("re-offer with only new keys accepted")
 	}
 }
+
+// overTLS is a stream whose SDP travels over TLS: SDES needs no extra permission.
+var overTLS = Stream{SecureSignalling: true}

@@ -64,6 +64,10 @@ type Stream struct {
 	Local, Remote string
 	// SSRC is our RTP SSRC (MIKEY CS ID map, RFC 3830 §6.1.1); 0 if not fixed yet.
 	SSRC uint32
+	// SecureSignalling says the SDP travels over TLS to the next hop (our request leaves, or
+	// the peer's arrived, over TLS). Without it SDES keys are refused unless the policy allows
+	// them (Policy.AllowSDESWithoutTLS, RFC 4568 §8.3).
+	SecureSignalling bool
 }
 
 // Method is one key-management protocol. SDES is implemented here; the MIKEY-TICKET/KMS

@@ -48,8 +48,10 @@ func (n *Negotiator) Policy() Policy { return n.policy }
 type Offer struct {
 	// Protected says the m-line is RTP/SAVP.
 	Protected bool
-	pending   PendingOffer
-	policy    Policy
+	// Fallback, when not empty, says why a policy that prefers SRTP made a plain offer.
+	Fallback string
+	pending  PendingOffer
+	policy   Policy
 }
 
 // Lines are the key-management lines to put into the offer.
@@ -71,6 +73,15 @@ func (n *Negotiator) Offer(ctx context.Context, s Stream) (*Offer, error) {
 	case ModeNone:
 		return o, nil
 	case ModeSDES:
+		if !s.SecureSignalling && !n.policy.AllowSDESWithoutTLS {
+			if n.policy.Requirement == Mandatory {
+				return nil, fmt.Errorf("keymgmt: sdes offer: %w", ErrSDESWithoutTLS)
+			}
+			// Preferred: protection is wanted where it can be had; keys readable by anyone on
+			// the path would not protect the call, so offer plain RTP and say why.
+			o.Fallback = ErrSDESWithoutTLS.Error()
+			return o, nil
+		}
 		m = n.sdes
 	case ModeKMS:
 		m = n.kms
@@ -113,6 +124,11 @@ func (n *Negotiator) Answer(ctx context.Context, protected bool, offer Lines, s 
 	case useKMS:
 		return n.kms.Answer(ctx, offer, s)
 	case useSDES:
+		if !s.SecureSignalling && !p.AllowSDESWithoutTLS {
+			// RFC 3264 §6: an RTP/SAVP offer cannot be answered with plain RTP, so even a
+			// preferred policy refuses; the offerer may try again without SRTP.
+			return Lines{}, nil, refuse(WarnMiscellaneous, ErrSDESWithoutTLS, "a=crypto offer refused")
+		}
 		return n.sdes.Answer(ctx, offer, s)
 	case p.Mode == ModeNone:
 		return Lines{}, nil, refuse(WarnMiscellaneous, nil, "SRTP not enabled (policy none); offer is RTP/SAVP")

@@ -35,6 +35,14 @@ type Policy struct {
 	SDES sdes.Policy
 	// E2AE adds a=3ge2ae:requested to SDES offers (TS 33.328 e2ae, towards a P-CSCF).
 	E2AE bool
+	// AllowSDESWithoutTLS lets SDES keys (a=crypto, e2ae included) travel in SDP over
+	// signalling that is not TLS (Stream.SecureSignalling false). RFC 4568 §8.3: the master key
+	// is in the clear in the SDP, so the signalling must be encrypted (TLS hop by hop, or
+	// S/MIME); over UDP or TCP anyone on the path reads it and decrypts the call. TS 33.328 e2ae
+	// relies on the IPsec security association of the Gm interface (TS 33.203), which we do not
+	// set up, so it counts as SDES here. Off by default: a lab or interop session has to ask for
+	// it. MIKEY-TICKET needs no such permission: its keys are encrypted and MACed inside MIKEY.
+	AllowSDESWithoutTLS bool
 }
 
 // ParsePolicy reads a mode and a requirement as written in configuration.

@@ -219,10 +219,10 @@ func TestProcessesCallAndAnswer(t *testing.T) {
 
 	t.Run("peer-to-peer SDES", func(t *testing.T) {
 		rec := filepath.Join(t.TempDir(), "in.wav")
-		callee := startProc(t, bin, "answer", "answer", "--listen", "127.0.0.1:0", "--security", "sdes", "--auto",
+		callee := startProc(t, bin, "answer", "answer", "--allow-sdes-without-tls", "--listen", "127.0.0.1:0", "--security", "sdes", "--auto",
 			"--max-calls", "1", "--record", rec, "--log-level", "warn")
 		addr := callee.waitFor(t, `waiting for calls on \S+ \((127\.0\.0\.1:\d+),`, 30*time.Second)
-		caller := startProc(t, bin, "call", "call", "--listen", "127.0.0.1:0", "--security", "sdes", "--play", wav,
+		caller := startProc(t, bin, "call", "call", "--allow-sdes-without-tls", "--listen", "127.0.0.1:0", "--security", "sdes", "--play", wav,
 			"--log-level", "warn", "sip:bob@"+addr)
 		check(t, caller, callee, rec, "media up: AES_CM_128_HMAC_SHA1_80, keys from sdes")
 	})
@@ -250,7 +250,7 @@ func TestProcessesCallAndAnswer(t *testing.T) {
 		// Digest registration (carol) and SDES, the callee's mode overridden by a flag.
 		t.Run("Digest and SDES", func(t *testing.T) {
 			rec := filepath.Join(t.TempDir(), "in.wav")
-			callee := startProc(t, bin, "answer", "answer", "-c", filepath.Join(dir, "bob.yaml"), "--security", "sdes", "--auto",
+			callee := startProc(t, bin, "answer", "answer", "--allow-sdes-without-tls", "-c", filepath.Join(dir, "bob.yaml"), "--security", "sdes", "--auto",
 				"--max-calls", "1", "--record", rec, "--log-level", "warn")
 			callee.waitFor(t, `waiting for calls on`, 30*time.Second)
 			caller := startProc(t, bin, "call", "call", "-c", filepath.Join(dir, "carol.yaml"), "--play", wav,

@@ -23,7 +23,7 @@ func TestConfigErrorsNameLine(t *testing.T) {
 		{"etcd key", base + "store:\n  backend: etcd\n  etcd:\n    endpoints: [x]\n    cert_file: c.pem\n", "k.yaml:9: store.etcd.cert_file: set both"},
 		{"missing policy", "fqdn: x\nlisten: a\nstore: memory\nzn: {base_url: u}\n", "k.yaml: policy: required"},
 		{"tls half", base + "store: memory\ntls_cert: c.pem\n", "k.yaml:6: tls_cert: set both tls_cert and tls_key"},
-		{"duration", base + "store: memory\nskew: soon\n", "k.yaml:6: cannot unmarshal !!str `soon` into Duration"},
+		{"duration", base + "store: memory\nskew: soon\n", "k.yaml:6: skew: cannot unmarshal !!str `soon` into Duration"},
 		{"alias", base + "store: &s memory\nlimits: {max_concurrent: *s}\n", "k.yaml:6: YAML aliases are not supported in a KMS configuration"},
 		{"repeated key", base + "store: memory\nfqdn: y\n", "k.yaml:6: fqdn: repeated key (first at line 1)"},
 		{"empty", "", "k.yaml: empty document"},

@@ -95,6 +95,9 @@ func parseAccountSQN(s string) (uint64, error) {
 type Security struct {
 	Mode        string `yaml:"mode"`        // kms, sdes or none (default sdes)
 	Requirement string `yaml:"requirement"` // mandatory or preferred (default mandatory)
+	// AllowSDESWithoutTLS lets SDES keys travel in SDP over udp or tcp signalling, where
+	// anyone on the path reads them (RFC 4568 §8.3); each such call logs a warning.
+	AllowSDESWithoutTLS bool `yaml:"allow_sdes_without_tls"`
 }
 
 // KMSAccount locates the KMS (TS 33.328): a GBA NAF reached over HTTP.
@@ -447,7 +450,9 @@ func (a *Account) policy() (keymgmt.Policy, error) {
 	if req == "" {
 		req = string(keymgmt.Mandatory)
 	}
-	return keymgmt.ParsePolicy(mode, req)
+	p, err := keymgmt.ParsePolicy(mode, req)
+	p.AllowSDESWithoutTLS = a.Security.AllowSDESWithoutTLS
+	return p, err
 }
 
 func (a *Account) formats() []sdpoa.Format {

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/imsphone/imsphone/client"
+	"github.com/imsphone/imsphone/keymgmt"
 	"github.com/imsphone/imsphone/media/audio"
 )
 
@@ -114,7 +116,7 @@ func (a *app) runCall(cmd *cobra.Command, u *ue, target string, play playSpec, m
 	start := a.now()
 	call, err := u.phone.Dial(ctx, target, opts)
 	if err != nil {
-		return fmt.Errorf("call %s: %w", target, err)
+		return fmt.Errorf("call %s: %w", target, withSDESHint(err))
 	}
 	res := a.followCall(ctx, call, callPlan{duration: mf.duration, played: played, dtmf: dtmf})
 	if rec != nil {
@@ -140,3 +142,11 @@ func mustPolicy(acc *Account) string {
 }
 
 var _ audio.Sink = (*onceSink)(nil)
+
+// withSDESHint names the settings that allow SDES without TLS when a call failed for want of it.
+func withSDESHint(err error) error {
+	if errors.Is(err, keymgmt.ErrSDESWithoutTLS) {
+		return fmt.Errorf("%w; an account may allow it with security.allow_sdes_without_tls or --allow-sdes-without-tls (or use security mode kms)", err)
+	}
+	return err
+}

@@ -49,17 +49,17 @@ func TestDemoModes(t *testing.T) {
 		t.Skip("real time")
 	}
 	for _, tc := range []struct {
-		mode, suite, keys, steps string
+		mode, suite, keys, transport, steps string
 	}{
-		{"kms", "AES_CM_128_HMAC_SHA1_80", "mikey", "register/alice register/bob bootstrap/alice bootstrap/bob ticket-request/alice ticket-resolve/bob call-setup/alice media/both hangup/alice"},
-		{"sdes", "AES_CM_128_HMAC_SHA1_80", "sdes", "register/alice register/bob call-setup/alice media/both hangup/alice"},
-		{"none", "none", "none", "register/alice register/bob call-setup/alice media/both hangup/alice"},
+		{"kms", "AES_CM_128_HMAC_SHA1_80", "mikey", "udp", "register/alice register/bob bootstrap/alice bootstrap/bob ticket-request/alice ticket-resolve/bob call-setup/alice media/both hangup/alice"},
+		{"sdes", "AES_CM_128_HMAC_SHA1_80", "sdes", "tls", "register/alice register/bob call-setup/alice media/both hangup/alice"},
+		{"none", "none", "none", "udp", "register/alice register/bob call-setup/alice media/both hangup/alice"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			r := runDemoCmd(t, "--security", tc.mode, "--duration", "1.5s", "--json")
 			r.want(t, 0)
 			rep := demoReport(t, r)
-			if !rep.OK || rep.Security != tc.mode || rep.Suite != tc.suite || rep.Keys != tc.keys || len(rep.Failures) != 0 {
+			if !rep.OK || rep.Security != tc.mode || rep.Suite != tc.suite || rep.Keys != tc.keys || rep.SIPTransport != tc.transport || len(rep.Failures) != 0 {
 				t.Fatalf("report %+v", rep)
 			}
 			if got := stepNames(rep); got != tc.steps {

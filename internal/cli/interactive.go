@@ -402,7 +402,7 @@ func (s *session) dial(ctx context.Context, target string, play playSpec) {
 		if opts.Sink != nil {
 			opts.Sink.Close()
 		}
-		fmt.Fprintf(s.out, "error: dial: %v\n", err)
+		fmt.Fprintf(s.out, "error: dial: %v\n", withSDESHint(err))
 		return
 	}
 	s.mu.Lock()

@@ -81,11 +81,11 @@ func TestInteractiveCalls(t *testing.T) {
 	}
 	dir := t.TempDir()
 	peerRec := filepath.Join(dir, "peer.wav")
-	peer := start(t, "", "answer", "--listen", "127.0.0.1:0", "--auto", "--max-calls", "1", "--record", peerRec, "--log-level", "warn")
+	peer := start(t, "", "answer", "--allow-sdes-without-tls", "--listen", "127.0.0.1:0", "--auto", "--max-calls", "1", "--record", peerRec, "--log-level", "warn")
 	addr := peer.out.waitFor(t, `waiting for calls on \S+ \((127\.0\.0\.1:\d+)`, 20*time.Second)
 
 	rec := filepath.Join(dir, "phone.wav")
-	p := startInteractive(t, "phone", "--listen", "127.0.0.1:0", "--play", "tone:440", "--record", rec, "--log-level", "warn")
+	p := startInteractive(t, "phone", "--allow-sdes-without-tls", "--listen", "127.0.0.1:0", "--play", "tone:440", "--record", rec, "--log-level", "warn")
 	myAddr := p.out.waitFor(t, `imsphone phone: \S+ on (127\.0\.0\.1:\d+)`, 20*time.Second)
 
 	p.send(t, "dial sip:bob@"+addr)
@@ -128,7 +128,7 @@ func TestInteractiveCalls(t *testing.T) {
 	}
 
 	// Incoming: a caller rings the phone, which answers from the prompt.
-	caller := start(t, "", "call", "--duration", "1s", "--play", "tone:1000", "--log-level", "warn", "sip:alice@"+myAddr)
+	caller := start(t, "", "call", "--allow-sdes-without-tls", "--duration", "1s", "--play", "tone:1000", "--log-level", "warn", "sip:alice@"+myAddr)
 	p.out.waitFor(t, `incoming call from sip:imsphone@127\.0\.0\.1:\d+: "answer" or "reject"`, 20*time.Second)
 	p.send(t, "answer")
 	p.out.waitFor(t, "media up: AES_CM_128_HMAC_SHA1_80", 20*time.Second)

@@ -229,6 +229,10 @@ func labAccountYAML(l labView, acc lab.Account) string {
 	w("registrar: %s\noutbound_proxy: %s\ntransport: udp\nlisten: %s\nmedia_ip: %s\n",
 		yamlQuote(l.RegistrarURI), yamlQuote(l.SIPAddr), yamlQuote(net.JoinHostPort(labHost(l.SIPAddr), "0")), yamlQuote(labHost(l.SIPAddr)))
 	w("security:\n  mode: %s\n  requirement: mandatory\n", mode)
+	if mode == "sdes" {
+		// The lab's SIP is UDP on loopback; SDES there needs the explicit permission.
+		w("  allow_sdes_without_tls: true   # loopback lab: SDES keys over UDP (RFC 4568 §8.3)\n")
+	}
 	if l.kmsURL != "" {
 		w("kms:\n  urls: [%s]\n  fqdn: %s\n  skew: %v\n", yamlQuote(l.kmsURL), yamlQuote(l.KMSFQDN), l.KMSSkew)
 	}

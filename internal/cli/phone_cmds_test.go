@@ -304,9 +304,9 @@ func TestLabCommandPrintsConfigs(t *testing.T) {
 }
 
 func TestCallRejectedPeerToPeer(t *testing.T) {
-	ans := start(t, "", "answer", "--listen", "127.0.0.1:0", "--reject", "486", "--max-calls", "1", "--log-level", "warn")
+	ans := start(t, "", "answer", "--allow-sdes-without-tls", "--listen", "127.0.0.1:0", "--reject", "486", "--max-calls", "1", "--log-level", "warn")
 	addr := ans.out.waitFor(t, `waiting for calls on \S+ \((127\.0\.0\.1:\d+)`, 20*time.Second)
-	r := runReal(t, "call", "--log-level", "warn", "sip:bob@"+addr)
+	r := runReal(t, "call", "--allow-sdes-without-tls", "--log-level", "warn", "sip:bob@"+addr)
 	r.want(t, ExitError)
 	if !has(r.stdout, "ended by remote: 486 Busy Here") || !strings.Contains(r.stderr, "call failed: 486 Busy Here") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
@@ -321,9 +321,9 @@ func TestCallRejectedPeerToPeer(t *testing.T) {
 
 // The callee is asked on stdin; "n" declines with 603.
 func TestAnswerAsksOnStdin(t *testing.T) {
-	ans := start(t, "n\n", "answer", "--listen", "127.0.0.1:0", "--max-calls", "1", "--log-level", "warn")
+	ans := start(t, "n\n", "answer", "--allow-sdes-without-tls", "--listen", "127.0.0.1:0", "--max-calls", "1", "--log-level", "warn")
 	addr := ans.out.waitFor(t, `waiting for calls on \S+ \((127\.0\.0\.1:\d+)`, 20*time.Second)
-	r := runReal(t, "call", "--log-level", "warn", "sip:bob@"+addr)
+	r := runReal(t, "call", "--allow-sdes-without-tls", "--log-level", "warn", "sip:bob@"+addr)
 	r.want(t, ExitError)
 	if !has(r.stdout, "603 Decline") {
 		t.Errorf("caller:\n%s", r.stdout)
@@ -366,10 +366,10 @@ func TestCallAnswerPeerToPeerSDES(t *testing.T) {
 	}
 	dir := t.TempDir()
 	in, out, keys := filepath.Join(dir, "in.wav"), filepath.Join(dir, "out.wav"), filepath.Join(dir, "keys.txt")
-	ans := start(t, "", "answer", "--listen", "127.0.0.1:0", "--security", "sdes", "--auto", "--max-calls", "1",
+	ans := start(t, "", "answer", "--allow-sdes-without-tls", "--listen", "127.0.0.1:0", "--security", "sdes", "--auto", "--max-calls", "1",
 		"--record", in, "--play", "tone:1000", "--log-level", "warn")
 	addr := ans.out.waitFor(t, `waiting for calls on \S+ \((127\.0\.0\.1:\d+)`, 20*time.Second)
-	r := runReal(t, "call", "--security", "sdes", "--play", "tone:440", "--record", out, "--duration", "2s",
+	r := runReal(t, "call", "--allow-sdes-without-tls", "--security", "sdes", "--play", "tone:440", "--record", out, "--duration", "2s",
 		"--dtmf", "12#", "--keylog", keys, "--log-level", "warn", "sip:bob@"+addr)
 	r.want(t, ExitOK)
 	for _, want := range []string{"answered: 200 OK", "media up: AES_CM_128_HMAC_SHA1_80, keys from sdes", "dtmf sent: 12#",
@@ -487,9 +487,9 @@ func TestCallAnswerThroughLabTCP(t *testing.T) {
 func TestCallInterruptedWhileRinging(t *testing.T) {
 	pr, pw := io.Pipe()
 	t.Cleanup(func() { pw.Close() })
-	ans := startIn(t, pr, "answer", "--listen", "127.0.0.1:0", "--max-calls", "1", "--log-level", "warn")
+	ans := startIn(t, pr, "answer", "--allow-sdes-without-tls", "--listen", "127.0.0.1:0", "--max-calls", "1", "--log-level", "warn")
 	addr := ans.out.waitFor(t, `waiting for calls on \S+ \((127\.0\.0\.1:\d+)`, 20*time.Second)
-	c := start(t, "", "call", "--log-level", "warn", "sip:bob@"+addr)
+	c := start(t, "", "call", "--allow-sdes-without-tls", "--log-level", "warn", "sip:bob@"+addr)
 	c.out.waitFor(t, "ringing: 180 Ringing", 20*time.Second)
 	c.cancel()
 	if code := c.wait(t, 30*time.Second); code != ExitError {
@@ -529,4 +529,27 @@ func TestRegisterWithSeededSQN(t *testing.T) {
 	// Unseeded, the USIM accepts the AuC's low SQN at once.
 	r = runReal(t, "register", "-c", filepath.Join(dir, "bob.yaml"), "--once", "--log-level", "warn")
 	r.want(t, ExitOK)
+}
+
+// Without the permission an SDES call over UDP fails before any INVITE, saying why and which
+// setting allows it (RFC 4568 §8.3); the YAML field is a strict boolean.
+func TestCallSDESWithoutTLSRefused(t *testing.T) {
+	r := runReal(t, "call", "--listen", "127.0.0.1:0", "--security", "sdes", "--log-level", "warn", "sip:bob@127.0.0.1:9")
+	r.want(t, ExitError)
+	for _, want := range []string{"RFC 4568 §8.3", "security.allow_sdes_without_tls", "--allow-sdes-without-tls"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	acc, err := parseAccount("a.yaml", []byte("security:\n  mode: sdes\n  allow_sdes_without_tls: true\n"), noSecrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := acc.policy(); err != nil || !p.AllowSDESWithoutTLS {
+		t.Fatalf("policy %+v, %v", p, err)
+	}
+	_, err = parseAccount("a.yaml", []byte("security:\n  mode: sdes\n  allow_sdes_without_tls: sometimes\n"), noSecrets)
+	if err == nil || !strings.Contains(err.Error(), "a.yaml:3") || !strings.Contains(err.Error(), "allow_sdes_without_tls") {
+		t.Fatalf("bad boolean: %v", err)
+	}
 }

@@ -31,6 +31,7 @@ type accountFlags struct {
 	security, requirement, codecs string
 	kmsURL, bsfURL, transport     string
 	expires                       time.Duration
+	allowSDESWithoutTLS           bool
 }
 
 func (f *accountFlags) add(cmd *cobra.Command) {
@@ -45,6 +46,7 @@ func (f *accountFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.user, "user", "", "contact user part (overrides identity.user)")
 	fl.StringVar(&f.security, "security", "", "media security: kms, sdes or none (overrides security.mode; default sdes)")
 	fl.StringVar(&f.requirement, "require", "", "mandatory or preferred (overrides security.requirement; default mandatory)")
+	fl.BoolVar(&f.allowSDESWithoutTLS, "allow-sdes-without-tls", false, "let SDES keys cross udp/tcp signalling in the clear (RFC 4568 §8.3; overrides security.allow_sdes_without_tls)")
 	fl.StringVar(&f.transport, "transport", "", "SIP transport of our requests: udp or tcp (overrides transport; default udp)")
 	fl.StringVar(&f.kmsURL, "kms-url", "", "KMS URL (overrides kms.urls)")
 	fl.StringVar(&f.bsfURL, "bsf-url", "", "BSF Ub URL (overrides bsf.url)")
@@ -92,6 +94,9 @@ func (f *accountFlags) load(cmd *cobra.Command, needRegistrar bool) (*Account, e
 	}
 	if cmd.Flags().Changed("expires") {
 		acc.Expires = f.expires
+	}
+	if cmd.Flags().Changed("allow-sdes-without-tls") {
+		acc.Security.AllowSDESWithoutTLS = f.allowSDESWithoutTLS
 	}
 	if err := acc.Finish(source, needRegistrar); err != nil {
 		return nil, &exitError{code: ExitUsage, err: err}

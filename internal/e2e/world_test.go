@@ -60,8 +60,11 @@ type partyOpts struct {
 	autoAnswer *client.CallOptions
 }
 
+// mandatory is policy m, mandatory. The lab's SIP is TCP on loopback, so SDES calls carry the
+// explicit permission to send their keys without TLS (RFC 4568 §8.3; the refusal without it is
+// tested in package client).
 func mandatory(m keymgmt.Mode) keymgmt.Policy {
-	return keymgmt.Policy{Mode: m, Requirement: keymgmt.Mandatory}
+	return keymgmt.Policy{Mode: m, Requirement: keymgmt.Mandatory, AllowSDESWithoutTLS: m == keymgmt.ModeSDES}
 }
 
 // party registers a device of impi through the lab's proxy with IMS AKA (the UE's USIM). SIP

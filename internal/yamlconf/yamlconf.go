@@ -168,9 +168,50 @@ func (d *Doc) Decode(v any) error {
 		if errors.Is(err, io.EOF) {
 			return &Error{File: d.File, Err: ErrEmpty}
 		}
-		return yamlError(d.File, err)
+		e := yamlError(d.File, err)
+		if e.Line > 0 && strings.HasPrefix(e.Err.Error(), "cannot unmarshal") {
+			// yaml.v3 names the type, not the key ("cannot unmarshal !!str `x` into bool").
+			kind := yaml.ScalarNode
+			switch {
+			case strings.HasPrefix(e.Err.Error(), "cannot unmarshal !!seq"):
+				kind = yaml.SequenceNode
+			case strings.HasPrefix(e.Err.Error(), "cannot unmarshal !!map"):
+				kind = yaml.MappingNode
+			}
+			e.Field = pathAtLine(&d.Root, e.Line, kind)
+		}
+		return e
 	}
 	return nil
+}
+
+// pathAtLine is the dotted path of the first value of the given kind that starts on line (as
+// yaml.v3 reports its first failure), or "" when there is none.
+func pathAtLine(n *yaml.Node, line int, kind yaml.Kind) string {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	var keys []string
+	var values []*yaml.Node
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			keys, values = append(keys, n.Content[i].Value), append(values, n.Content[i+1])
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			keys, values = append(keys, strconv.Itoa(i)), append(values, c)
+		}
+	}
+	for i, v := range values {
+		if v.Kind == kind && v.Line == line {
+			return keys[i]
+		}
+		if sub := pathAtLine(v, line, kind); sub != "" {
+			return keys[i] + "." + sub
+		}
+	}
+	return ""
 }
 
 // Line is the line of the value at a dotted path ("security.mode", "codecs.1", also written
@@ -231,7 +272,7 @@ var goType = regexp.MustCompile(`\b(in type|into) \*?[a-z][a-z0-9_]*\.`)
 
 // yamlError turns a yaml.v3 error ("yaml: line 3: ..." or a TypeError listing "line 3: field x
 // not found in type cli.Account") into an *Error naming the file and line.
-func yamlError(file string, err error) error {
+func yamlError(file string, err error) *Error {
 	msg := err.Error()
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {

@@ -97,7 +97,8 @@ func TestDecodeRefuses(t *testing.T) {
 		{"two documents", "listen: a\n---\nlisten: b\n", "t.yaml:2: more than one YAML document"},
 		{"unknown field", "listen: a\ninner:\n  nmae: x\n", "t.yaml:3: field nmae not found in inner"},
 		{"unknown field in DecodeNode", "listen: a\nalt:\n  env: X\n  evn: Y\n", "t.yaml:4: field evn not found in plain"},
-		{"type error", "listen: a\ninner:\n  every: soon\n", "t.yaml:3: cannot unmarshal !!str `soon` into Duration"},
+		{"type error", "listen: a\ninner:\n  every: soon\n", "t.yaml:3: inner.every: cannot unmarshal !!str `soon` into Duration"},
+		{"type error in a list", "list:\n  - a\n  - [b]\n", "t.yaml:3: list.1: cannot unmarshal !!seq into string"},
 		{"syntax", "listen: [\n", "t.yaml:1: did not find expected node content"},
 		{"empty", "# nothing\n", "t.yaml: empty document"},
 	} {

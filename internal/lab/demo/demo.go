@@ -135,7 +135,9 @@ func (r *run) do(ctx context.Context) error {
 		src.(io.Closer).Close()
 	}
 	o.Progress("start the lab (registrar/proxy, BSF, KMS)")
-	cfg := lab.Config{Domain: "home1.net", BSF: &lab.BSFConfig{}}
+	// SDES keys cross the signalling in the clear (RFC 4568 §8.3): the sdes mode runs its SIP
+	// over TLS, certificates from the lab's CA, so no insecure permission is needed.
+	cfg := lab.Config{Domain: "home1.net", BSF: &lab.BSFConfig{}, SIPTLS: o.Security == keymgmt.ModeSDES}
 	for _, name := range []string{"alice", "bob"} {
 		// Fresh subscriber keys for each run: nothing fixed, nothing printed.
 		var k, opc [16]byte
@@ -204,13 +206,26 @@ func (r *run) party(l *lab.Lab, name string, tone float64) (*party, error) {
 	}
 	// SIP over UDP, the default: the INVITE with a MIKEY ticket is over the 1300 octets after
 	// which RFC 3261 §18.1.1 asks for a congestion-controlled transport, and the phone sends
-	// that one over TCP on its own.
-	p, err := client.NewPhone(client.Config{User: name, AOR: ue.IMPU, OutboundProxy: l.SIPAddr,
+	// that one over TCP on its own. SDES: over TLS to the lab's TLS listener.
+	cfg := client.Config{User: name, AOR: ue.IMPU, OutboundProxy: l.SIPAddr,
 		Security: keymgmt.Policy{Mode: r.opts.Security, Requirement: keymgmt.Mandatory}, KMS: ue.MIKEY,
-		RTCPMinInterval: time.Second, Rand: r.opts.Rand, Logger: r.opts.Logger})
+		RTCPMinInterval: time.Second, Rand: r.opts.Rand, Logger: r.opts.Logger}
+	if r.opts.Security == keymgmt.ModeSDES {
+		tc, err := l.UETLSConfig("127.0.0.1")
+		if err != nil {
+			ue.Close()
+			return nil, err
+		}
+		cfg.Transport, cfg.TLS, cfg.OutboundProxy = "tls", tc, l.SIPTLSAddr
+	}
+	p, err := client.NewPhone(cfg)
 	if err != nil {
 		ue.Close()
 		return nil, err
+	}
+	r.rep.SIPTransport = cfg.Transport
+	if cfg.Transport == "" {
+		r.rep.SIPTransport = "udp"
 	}
 	return &party{name: name, ue: ue, phone: p, rec: &recorder{}, tone: tone}, nil
 }

@@ -9,17 +9,20 @@ import (
 
 // Report is the outcome of one demo run. Durations are milliseconds in JSON.
 type Report struct {
-	OK       bool     `json:"ok"`
-	Security string   `json:"security"`           // kms, sdes or none
-	Suite    string   `json:"suite"`              // negotiated SRTP suite, "none" for plain RTP
-	Keys     string   `json:"key_source"`         // mikey, sdes or none
-	Domain   string   `json:"domain"`             // the lab's home domain
-	Caller   string   `json:"caller"`             // alice's IMPU
-	Callee   string   `json:"callee"`             // bob's IMPU
-	Steps    []Step   `json:"steps"`              // in the order they ran
-	Media    []Flow   `json:"media"`              // alice→bob, bob→alice
-	Failures []string `json:"failures,omitempty"` // what went wrong, if anything
-	TotalMS  float64  `json:"total_ms"`
+	OK       bool   `json:"ok"`
+	Security string `json:"security"`   // kms, sdes or none
+	Suite    string `json:"suite"`      // negotiated SRTP suite, "none" for plain RTP
+	Keys     string `json:"key_source"` // mikey, sdes or none
+	Domain   string `json:"domain"`     // the lab's home domain
+	// SIPTransport carries the UEs' signalling: udp (kms, none; the INVITE with a MIKEY ticket
+	// goes by TCP, RFC 3261 §18.1.1) or tls (sdes: RFC 4568 §8.3 keeps SDES keys off clear text).
+	SIPTransport string   `json:"sip_transport"`
+	Caller       string   `json:"caller"`             // alice's IMPU
+	Callee       string   `json:"callee"`             // bob's IMPU
+	Steps        []Step   `json:"steps"`              // in the order they ran
+	Media        []Flow   `json:"media"`              // alice→bob, bob→alice
+	Failures     []string `json:"failures,omitempty"` // what went wrong, if anything
+	TotalMS      float64  `json:"total_ms"`
 }
 
 // Step is one timed step.
@@ -65,7 +68,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // WriteText prints the report for people: a few aligned lines, no keys.
 func (r *Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "imsphone demo: %s calls %s in lab domain %s, security %s\n", r.Caller, r.Callee, r.Domain, r.Security)
+	fmt.Fprintf(w, "imsphone demo: %s calls %s in lab domain %s, security %s, SIP over %s\n", r.Caller, r.Callee, r.Domain, r.Security, r.SIPTransport)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "steps")
 	for _, s := range r.Steps {
