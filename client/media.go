@@ -23,6 +23,8 @@ type mediaSession struct {
 	// it made instead of leaving it running.
 	stream  *media.Stream
 	stopped bool
+	// ssrc is our SSRC, fixed at start and kept across rekeys (guarded by the call's mu).
+	ssrc uint32
 }
 
 // openMedia binds the sockets an offer or answer announces: RTP, and RTCP for a=rtcp in case
@@ -120,7 +122,7 @@ func (c *Call) startMedia(ms *mediaSession, n *sdpoa.Negotiated, k *keymgmt.Keys
 		st.Stop()
 		return ErrCallEnded
 	}
-	ms.stream = st
+	ms.stream, ms.ssrc = st, cfg.SSRC
 	c.keys, c.neg = k, n
 	c.mu.Unlock()
 	suite, source := "none", "none"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -20,7 +21,7 @@ func (c *Call) Hold(ctx context.Context) error {
 	c.mu.Lock()
 	dir := c.baseDir.Intersect(sdpoa.SendOnly)
 	c.mu.Unlock()
-	return c.reinvite(ctx, dir)
+	return c.reinvite(ctx, dir, false)
 }
 
 // Resume takes the call off hold with a re-INVITE offering the original direction.
@@ -28,7 +29,7 @@ func (c *Call) Resume(ctx context.Context) error {
 	c.mu.Lock()
 	dir := c.baseDir
 	c.mu.Unlock()
-	return c.reinvite(ctx, dir)
+	return c.reinvite(ctx, dir, false)
 }
 
 // sessionLocal is our m-line for a re-offer or re-answer: the same addresses, RTCP-mux and
@@ -48,31 +49,37 @@ func (c *Call) sessionLocal(dir sdpoa.Direction, lines keymgmt.Lines) sdpoa.Loca
 	return l
 }
 
-// apply takes a re-negotiated direction into use; the stream itself continues.
-func (c *Call) apply(n *sdpoa.Negotiated) {
+// apply takes a re-negotiated direction and keys k into use; the stream itself continues.
+// EventUpdated carries Suite and KeySource when the keys were replaced (a rekey), never keys.
+func (c *Call) apply(n *sdpoa.Negotiated, k *keymgmt.Keys) {
 	c.mu.Lock()
 	old := c.neg
 	if old != nil && n.Remote != old.Remote {
 		c.log.Warn("peer changed its media address in a re-INVITE; the stream keeps the latched one", "new", n.Remote)
 	}
-	c.neg = n
+	rekeyed := k != c.keys
+	c.neg, c.keys = n, k
 	if c.media != nil && c.media.stream != nil {
 		c.media.stream.SetSending(n.Direction.Sends())
 	}
 	c.mu.Unlock()
-	c.emit(Event{Kind: EventUpdated, Direction: n.Direction})
+	ev := Event{Kind: EventUpdated, Direction: n.Direction}
+	if rekeyed && k != nil {
+		ev.Suite, ev.KeySource = k.Suite, k.Method
+	}
+	c.emit(ev)
 }
 
 // errRequestPending marks a re-INVITE answered 491 Request Pending.
 var errRequestPending = errors.New("491 Request Pending")
 
-// reinvite sends a re-INVITE for dir. A 491 (the peer's own INVITE transaction is still open,
+// reinvite sends a re-INVITE for dir, with new keys when rekey is set (Rekey). A 491 (the peer's own INVITE transaction is still open,
 // RFC 3261 §14.1) is retried once after §14.1's wait: 2.1 to 4 s when we own the Call-ID
 // (we placed the call), 0 to 2 s otherwise, in 10 ms steps.
-func (c *Call) reinvite(ctx context.Context, dir sdpoa.Direction) error {
+func (c *Call) reinvite(ctx context.Context, dir sdpoa.Direction, rekey bool) error {
 	c.reinviteMu.Lock()
 	defer c.reinviteMu.Unlock()
-	err := c.reinviteOnce(ctx, dir)
+	err := c.reinviteOnce(ctx, dir, rekey)
 	if !errors.Is(err, errRequestPending) {
 		return err
 	}
@@ -94,16 +101,29 @@ func (c *Call) reinvite(ctx context.Context, dir sdpoa.Direction) error {
 	case <-c.Done():
 		return ErrCallEnded
 	}
-	return c.reinviteOnce(ctx, dir)
+	return c.reinviteOnce(ctx, dir, rekey)
 }
 
-func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction) error {
+func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction, rekey bool) error {
 	c.mu.Lock()
 	if !c.answered || c.media == nil || c.neg == nil {
 		c.mu.Unlock()
 		return errors.New("client: re-INVITE needs an established call with media")
 	}
-	off := c.p.keys.Reoffer(c.keys)
+	keys := c.keys
+	c.mu.Unlock()
+	off := c.p.keys.Reoffer(keys)
+	if rekey {
+		// Checked before anything is sent, so that a 2xx is never left without the switch.
+		if _, err := c.replacer(); err != nil {
+			return err
+		}
+		var err error
+		if off, err = c.p.keys.RekeyOffer(ctx, keys, c.keyStream(c.p.cfg.Transport == "tls")); err != nil {
+			return fmt.Errorf("client: rekey: %w", err)
+		}
+	}
+	c.mu.Lock()
 	l := c.sessionLocal(dir, off.Lines())
 	c.origin.SessionVersion++
 	offer := sdpoa.NewOffer(c.origin, l, off.Lines().Session)
@@ -157,18 +177,27 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction) error {
 	if err == nil && !n.Codec.Same(c.Negotiated().Codec) {
 		err = fmt.Errorf("codec changed to %s", n.Codec)
 	}
+	var nk *keymgmt.Keys
 	if err == nil {
-		_, err = off.Accept(ctx, n.RemoteMedia.Protected(), keymgmt.Lines{Session: ans.Attributes, Media: n.RemoteMedia.Attributes}, keymgmt.Stream{})
+		nk, err = off.Accept(ctx, n.RemoteMedia.Protected(), keymgmt.Lines{Session: ans.Attributes, Media: n.RemoteMedia.Attributes}, c.keyStream(c.p.cfg.Transport == "tls"))
 	}
 	if err != nil {
 		return fmt.Errorf("client: re-INVITE answer refused: %w", err)
 	}
-	c.apply(n)
+	if nk != keys {
+		// After the ACK (above): both directions at once, see Rekey.
+		if err := c.installKeys(nk, true, true); err != nil {
+			return err
+		}
+	}
+	c.apply(n, nk)
 	return nil
 }
 
 // onReinvite answers a re-INVITE (RFC 3261 §14.2) on an established call: the offer must keep
-// the stream's keys and codec; its direction is mirrored (hold/resume by the peer).
+// the codec; its direction is mirrored (hold/resume by the peer). It may keep the keys, or
+// carry new ones (a rekey, keymgmt.Negotiator.AnswerReoffer), which a new media address
+// requires (RFC 4568 §7.1.4).
 func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	agent := c.p.addr.String()
 	refuse := func(code int, reason, text string) {
@@ -198,23 +227,31 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c.mu.Lock()
-	cur := c.neg
+	cur, keys := c.neg, c.keys
+	c.mu.Unlock()
 	idx, err := sdpoa.SelectAudio(offer, sdpoa.Local{Formats: []sdpoa.Format{cur.Codec}})
 	if err != nil || idx != cur.Index {
-		c.mu.Unlock()
 		refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", "re-offer must keep the audio stream and codec")
 		return
 	}
 	om := &offer.Media[idx]
-	if c.keys != nil && om.Addr != cur.Remote {
-		c.mu.Unlock()
+	// Active keys repeated: kept (hold, resume). New keys: answered like an initial offer,
+	// with a KMS round trip for a new TRANSFER_INIT, outside the call's lock.
+	lines, nk, err := c.p.keys.AnswerReoffer(c.ctx, keys, om.Protected(), keymgmt.Lines{Session: offer.Attributes, Media: om.Attributes}, c.keyStream(strings.EqualFold(req.Transport(), "TLS")))
+	rekeyed := err == nil && nk != keys
+	switch {
+	case err != nil:
+	case keys != nil && !rekeyed && om.Addr != cur.Remote:
 		// RFC 4568 §7.1.4: a new address or port must come with a new master key.
 		refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", "media address changed without a new master key (RFC 4568 §7.1.4)")
 		return
+	case rekeyed:
+		if _, rerr := c.replacer(); rerr != nil {
+			refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", "rekey by re-INVITE not supported by the media stream")
+			return
+		}
 	}
-	lines, err := c.p.keys.Reanswer(c.keys, om.Protected(), keymgmt.Lines{Session: offer.Attributes, Media: om.Attributes})
 	if err != nil {
-		c.mu.Unlock()
 		var ke *keymgmt.Error
 		if errors.As(err, &ke) {
 			res := sip.NewResponseFromRequest(req, ke.Status, "Not Acceptable Here", nil)
@@ -225,6 +262,7 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", "key management failed")
 		return
 	}
+	c.mu.Lock()
 	l := c.sessionLocal(c.baseDir, lines)
 	c.origin.SessionVersion++
 	ans, n, err := sdpoa.Answer(offer, c.origin, l)
@@ -236,6 +274,26 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", err.Error())
 		return
+	}
+	if rekeyed {
+		// The answerer's order (RFC 3264 §8, RFC 4568 §7.1.4): receive with the offerer's new
+		// key from the moment the answer goes out (the offerer may switch as soon as it has
+		// it; our old receive context stays for its packets in flight), but send with our new
+		// key only once the ACK shows that the offerer has our answer and so our new key.
+		if err := c.installKeys(nk, false, true); err != nil {
+			refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", "new SRTP keys could not be installed")
+			return
+		}
+	}
+	// switchSend completes the offer/answer: after the ACK, or when none comes (the answer was
+	// sent, so per RFC 3264 the offerer holds it; the new receive key is in place either way).
+	switchSend := func() {
+		if rekeyed {
+			if err := c.installKeys(nk, true, false); err != nil {
+				c.log.Warn("rekey: send key not switched", "error", err)
+			}
+		}
+		c.apply(n, nk)
 	}
 	res := sip.NewSDPResponseFromRequest(req, body)
 	res.AppendHeader(&c.p.dua.ContactHDR)
@@ -258,12 +316,15 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		select {
 		case <-wait:
-			c.apply(n)
+			switchSend()
 			return
 		case <-time.After(interval):
 			interval = min(2*interval, sip.T2)
 		case <-giveUp:
 			c.log.Warn("no ACK for the re-INVITE 2xx")
+			if rekeyed {
+				switchSend()
+			}
 			return
 		case <-c.done:
 			return

@@ -19,7 +19,8 @@ var ErrRekeyPlain = errors.New("keymgmt: rekey of a plain RTP stream")
 //     Transfer exchange with a new CSB ID, timestamp and RANDs, which the peer resolves like
 //     an initial offer. The CSB update of RFC 6043 §5.2 (same CSB ID, no ticket) is not used.
 //
-// s names the identities and our SSRC (kept across the rekey: the stream continues). A KMS
+// s names the identities, our SSRC (kept across the rekey: the stream continues) and whether
+// the SDP rides TLS (SDES keys need it unless the policy allows otherwise, as for Offer). A KMS
 // failure is returned as is and leaves k in force.
 func (n *Negotiator) RekeyOffer(ctx context.Context, k *Keys, s Stream) (*Offer, error) {
 	if k == nil {
@@ -28,6 +29,11 @@ func (n *Negotiator) RekeyOffer(ctx context.Context, k *Keys, s Stream) (*Offer,
 	var m Method
 	switch k.Method {
 	case "sdes":
+		// The same gate as an initial offer (RFC 4568 §8.3); a rekey never falls back to plain
+		// RTP, the stream's protection being fixed for the call.
+		if !s.SecureSignalling && !n.policy.AllowSDESWithoutTLS {
+			return nil, fmt.Errorf("keymgmt: sdes rekey offer: %w", ErrSDESWithoutTLS)
+		}
 		m = n.sdes
 	case "mikey":
 		m = n.kms

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"net"
 	"testing"
 
 	"github.com/imsphone/imsphone/keymgmt"
 	"github.com/imsphone/imsphone/keymgmt/kms"
 )
+
+// overTLS is a stream whose SDP rides TLS, where SDES keys may go (RFC 4568 §8.3).
+var overTLS = keymgmt.Stream{SecureSignalling: true}
 
 func sdesNegotiator(t *testing.T) *keymgmt.Negotiator {
 	t.Helper()
@@ -36,22 +40,22 @@ func TestSDESRekey(t *testing.T) {
 	for _, by := range []string{"offerer", "answerer"} {
 		t.Run(by, func(t *testing.T) {
 			a, b := sdesNegotiator(t), sdesNegotiator(t)
-			ka, kb := call(t, a, b, keymgmt.Stream{}, keymgmt.Stream{})
+			ka, kb := call(t, a, b, overTLS, overTLS)
 			x, y, kx, ky := a, b, ka, kb
 			if by == "answerer" {
 				x, y, kx, ky = b, a, kb, ka
 			}
-			off, err := x.RekeyOffer(ctx, kx, keymgmt.Stream{})
+			off, err := x.RekeyOffer(ctx, kx, overTLS)
 			must(t, err, "RekeyOffer")
 			if got := len(off.Lines().MediaValues(keymgmt.CryptoAttribute)); got < 2 {
 				t.Fatalf("rekey offer has %d a=crypto lines, want the policy's suites", got)
 			}
-			ans, ny, err := y.AnswerReoffer(ctx, ky, true, off.Lines(), keymgmt.Stream{})
+			ans, ny, err := y.AnswerReoffer(ctx, ky, true, off.Lines(), overTLS)
 			must(t, err, "AnswerReoffer")
 			if ny == ky {
 				t.Fatal("a re-offer with new keys kept the old ones")
 			}
-			nx, err := off.Accept(ctx, true, ans, keymgmt.Stream{})
+			nx, err := off.Accept(ctx, true, ans, overTLS)
 			must(t, err, "Accept")
 			differentSRTP(t, "offerer send", kx.Send, nx.Send)
 			differentSRTP(t, "offerer recv", kx.Recv, nx.Recv)
@@ -65,17 +69,17 @@ func TestSDESRekey(t *testing.T) {
 
 			// After the rekey, hold/resume keeps the new keys (same *Keys, ROC kept).
 			re := y.Reoffer(ny)
-			l, kept, err := x.AnswerReoffer(ctx, nx, true, re.Lines(), keymgmt.Stream{})
+			l, kept, err := x.AnswerReoffer(ctx, nx, true, re.Lines(), overTLS)
 			must(t, err, "AnswerReoffer keep")
 			if kept != nx {
 				t.Fatal("a re-offer repeating the active key replaced the keys")
 			}
-			k2, err := re.Accept(ctx, true, l, keymgmt.Stream{})
+			k2, err := re.Accept(ctx, true, l, overTLS)
 			if err != nil || k2 != ny {
 				t.Fatalf("re-offer accept: %v", err)
 			}
 			// Policy still applies: mandatory SRTP cannot drop to RTP/AVP in a re-offer.
-			if _, _, err := x.AnswerReoffer(ctx, nx, false, keymgmt.Lines{}, keymgmt.Stream{}); err == nil {
+			if _, _, err := x.AnswerReoffer(ctx, nx, false, keymgmt.Lines{}, overTLS); err == nil {
 				t.Fatal("re-offer dropping SRTP accepted")
 			}
 		})
@@ -87,15 +91,19 @@ func TestSDESRekey(t *testing.T) {
 func TestRekeyOfferLeavesOldKeys(t *testing.T) {
 	ctx := context.Background()
 	a, b := sdesNegotiator(t), sdesNegotiator(t)
-	ka, _ := call(t, a, b, keymgmt.Stream{}, keymgmt.Stream{})
+	ka, _ := call(t, a, b, overTLS, overTLS)
 	before := *ka
 	before.Send.MasterKey = bytes.Clone(ka.Send.MasterKey)
-	if _, err := a.RekeyOffer(ctx, ka, keymgmt.Stream{}); err != nil {
+	if _, err := a.RekeyOffer(ctx, ka, overTLS); err != nil {
 		t.Fatal(err)
 	}
 	sameSRTP(t, "send after RekeyOffer", before.Send, ka.Send)
-	if _, err := a.RekeyOffer(ctx, nil, keymgmt.Stream{}); err == nil {
+	if _, err := a.RekeyOffer(ctx, nil, overTLS); err == nil {
 		t.Fatal("rekey of a plain stream accepted")
+	}
+	// Without TLS the policy's SDES gate holds for a rekey as for the first offer.
+	if _, err := a.RekeyOffer(ctx, ka, keymgmt.Stream{}); !errors.Is(err, keymgmt.ErrSDESWithoutTLS) {
+		t.Fatalf("SDES rekey offer over plain signalling: %v", err)
 	}
 }
 
