@@ -78,10 +78,16 @@
 //     received/rport learned (Registration.ObservedAddr).
 //   - Hold and resume by re-INVITE (§14, RFC 3264 §8.4) from either side, keeping the SRTP keys
 //     (RFC 4568 §7.1.4 re-offer of the active a=crypto) and the running stream, so the SSRC,
-//     sequence numbers and ROC carry on (RFC 3711 §3.3.1); a re-offer that rekeys or changes
-//     the codec is refused with 488; a 491 Request Pending is retried once after
+//     sequence numbers and ROC carry on (RFC 3711 §3.3.1); a re-offer that changes the codec
+//     is refused with 488; a 491 Request Pending is retried once after
 //     §14.1's wait (2.1–4 s as owner of the Call-ID, else 0–2 s). While our direction does not send (recvonly, inactive),
 //     no RTP goes out (media.Stream.SetSending); RTCP continues (RFC 3264 §5.1).
+//   - Rekey by re-INVITE (rekey.go, RFC 4568 §7.1.4, RFC 6043 §4.2): Call.Rekey offers new keys
+//     (fresh a=crypto lines, or a new KMS ticket and TRANSFER_INIT); a peer's re-offer with new
+//     keys is answered like an initial offer, and a new media address is accepted only with a
+//     new key. Each new key is a new SRTP context with ROC 0 (media.Stream.ReplaceKeys); the
+//     answerer receives with the new key from its answer on and sends with it from the ACK on,
+//     the offerer switches both on the 2xx, and a refused or failed rekey keeps the old keys.
 //   - Media: media.Stream started from the negotiated SDP: the peer's address (latching to
 //     the first authenticated packet, RFC 4961), RTCP-mux (RFC 5761) as negotiated, otherwise
 //     RTCP on the port of a=rtcp (RFC 3605) or port + 1; SRTP keys per direction (RFC 3711,
@@ -99,6 +105,6 @@
 // callee's media runs from its 2xx on, RFC 3264 §6, so the caller's first packet can beat
 // the ACK; its EventMediaUp waits). Logs (log/slog) never carry SDP bodies or keys.
 //
-// Not yet: offerless INVITE (answered 488), rekey by re-INVITE, 100rel/PRACK, UPDATE, sips: URIs,
+// Not yet: offerless INVITE (answered 488), 100rel/PRACK, UPDATE, sips: URIs,
 // IPsec sec-agree (TS 33.203), registration-state subscription (RFC 3680).
 package client

@@ -178,3 +178,23 @@ func TestMIKEYRekeyKMSUnreachable(t *testing.T) {
 	sameSRTP(t, "send after the failed rekey", before.Send, ka.Send)
 	t.Logf("error: %v", err)
 }
+
+// BenchmarkSDESRekey is one SDES rekey exchange: RekeyOffer, AnswerReoffer, Accept.
+func BenchmarkSDESRekey(b *testing.B) {
+	ctx := context.Background()
+	x, err := keymgmt.New(keymgmt.Config{Policy: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}, Rand: rand.Reader})
+	must(b, err, "New")
+	y, err := keymgmt.New(keymgmt.Config{Policy: keymgmt.Policy{Mode: keymgmt.ModeSDES, Requirement: keymgmt.Mandatory}, Rand: rand.Reader})
+	must(b, err, "New")
+	kx, ky := call(b, x, y, overTLS, overTLS)
+	b.ReportAllocs()
+	for b.Loop() {
+		off, err := x.RekeyOffer(ctx, kx, overTLS)
+		must(b, err, "RekeyOffer")
+		ans, _, err := y.AnswerReoffer(ctx, ky, true, off.Lines(), overTLS)
+		must(b, err, "AnswerReoffer")
+		if _, err := off.Accept(ctx, true, ans, overTLS); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
