@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -54,10 +55,16 @@ func (c *Call) sessionLocal(dir sdpoa.Direction, lines keymgmt.Lines) sdpoa.Loca
 func (c *Call) apply(n *sdpoa.Negotiated, k *keymgmt.Keys) {
 	c.mu.Lock()
 	old := c.neg
-	if old != nil && n.Remote != old.Remote {
-		c.log.Warn("peer changed its media address in a re-INVITE; the stream keeps the latched one", "new", n.Remote)
-	}
 	rekeyed := k != c.keys
+	if old != nil && n.Remote != old.Remote {
+		if rekeyed {
+			// RFC 4568 §7.1.4: the new address came with the new key; send there from now on
+			// and latch again on the first packet authenticated under the new key.
+			c.moveRemoteLocked(n)
+		} else {
+			c.log.Warn("peer changed its media address in a re-INVITE; the stream keeps the latched one", "new", n.Remote)
+		}
+	}
 	c.neg, c.keys = n, k
 	if c.media != nil && c.media.stream != nil {
 		c.media.stream.SetSending(n.Direction.Sends())
@@ -200,18 +207,23 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction, rekey bool
 // requires (RFC 4568 §7.1.4).
 func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	agent := c.p.addr.String()
+	// A refusal ends the offer/answer exchange: the lock goes before the response does, so
+	// that the peer's next re-INVITE, sent as soon as it has the response, is not met by 491.
+	unlock := func() {}
 	refuse := func(code int, reason, text string) {
 		res := sip.NewResponseFromRequest(req, code, reason, nil)
 		if text != "" {
 			res.AppendHeader(sip.NewHeader("Warning", warning(warnMiscellaneous, agent, text)))
 		}
+		unlock()
 		tx.Respond(res)
 	}
 	if !c.reinviteMu.TryLock() {
 		refuse(sip.StatusRequestPending, "Request Pending", "") // RFC 3261 §14.2 glare
 		return
 	}
-	defer c.reinviteMu.Unlock()
+	unlock = sync.OnceFunc(c.reinviteMu.Unlock)
+	defer unlock()
 	// Ready once our answer is out and media runs: a re-INVITE may overtake the processing of
 	// the ACK for our 2xx (it follows the ACK on the wire, but handlers run concurrently).
 	c.mu.Lock()
@@ -256,6 +268,7 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		if errors.As(err, &ke) {
 			res := sip.NewResponseFromRequest(req, ke.Status, "Not Acceptable Here", nil)
 			res.AppendHeader(sip.NewHeader("Warning", ke.Warning(agent)))
+			unlock()
 			tx.Respond(res)
 			return
 		}

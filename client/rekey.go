@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 
+	"github.com/imsphone/imsphone/client/sdpoa"
 	"github.com/imsphone/imsphone/keymgmt"
 	"github.com/imsphone/imsphone/media"
 )
@@ -98,4 +100,30 @@ func (c *Call) installKeys(k *keymgmt.Keys, send, recv bool) error {
 	}
 	c.log.Info("SRTP keys replaced", "send", send, "recv", recv, "keys", k)
 	return nil
+}
+
+// remoteSetter is the media stream's peer address switch, which releases the latch.
+type remoteSetter interface {
+	SetRemote(rtpAddr, rtcpAddr *net.UDPAddr) error
+}
+
+// moveRemoteLocked points the stream at n's remote address (c.mu held).
+func (c *Call) moveRemoteLocked(n *sdpoa.Negotiated) {
+	if c.media == nil || c.media.stream == nil {
+		return
+	}
+	r, ok := any(c.media.stream).(remoteSetter)
+	if !ok {
+		c.log.Warn("the media stream cannot move to the peer's new address", "new", n.Remote)
+		return
+	}
+	var rtcp *net.UDPAddr
+	if !n.RTCPMux {
+		rtcp = net.UDPAddrFromAddrPort(n.RemoteRTCP)
+	}
+	if err := r.SetRemote(net.UDPAddrFromAddrPort(n.Remote), rtcp); err != nil {
+		c.log.Warn("media address not changed", "new", n.Remote, "error", err)
+		return
+	}
+	c.log.Info("media moved to the peer's new address", "remote", n.Remote)
 }
