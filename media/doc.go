@@ -15,6 +15,11 @@
 //   - §4.3 key derivation is pion's (key derivation rate 0); §3.1 MKI lets Rekey install a new
 //     master key beside the old one and RetireKey drop the old one later (§8.1: rekey without
 //     a gap).
+//   - RFC 4568 §7.1.4 new keys on a re-INVITE, usually without MKI: ReplaceKeys builds a new
+//     crypto context per direction (new master key, possibly a new suite, ROC from the
+//     signalling); the send side switches at once, the receive side tries the new context
+//     first and the replaced one second until a grace after the first packet under the new
+//     one (RetirePrevious drops it earlier). SetRemote moves the peer's address with them.
 //   - Suites: AES_CM_128_HMAC_SHA1_80 and _32 (RFC 4568 §6.2), AES_256_CM_HMAC_SHA1_80 and _32
 //     (RFC 6188), AEAD_AES_128_GCM and AEAD_AES_256_GCM (RFC 7714).
 //   - Per-SSRC state in the receive Context is bounded (pion creates it before authenticating).

@@ -36,7 +36,7 @@ func fuzzStream(t testing.TB, params *SRTPParams) *Stream {
 }
 
 // FuzzReceive feeds arbitrary datagrams to the input path of a stream with SRTP (AES-CM with
-// MKI) and of a plain one, on the RTP port (with RTCP-mux) and on a separate RTCP port. Nothing
+// MKI), of one after ReplaceKeys (current and previous context) and of a plain one, on the RTP port (with RTCP-mux) and on a separate RTCP port. Nothing
 // may panic and no per-packet state may grow without bound.
 func FuzzReceive(f *testing.F) {
 	key := testParams(f, srtp.ProtectionProfileAes128CmHmacSha1_80, 4, []byte{1, 2}, 0)
@@ -62,11 +62,30 @@ func FuzzReceive(f *testing.F) {
 	f.Add([]byte{0x80}, true)
 	f.Add([]byte{0x80, 200, 0, 1, 0, 0, 0}, false)
 
+	// A stream after ReplaceKeys (RFC 4568 §7.1.4): current GCM without MKI, previous the
+	// AES-CM key above, so every packet that fails current is tried under previous.
+	key2 := testParams(f, srtp.ProtectionProfileAeadAes128Gcm, 9, nil, 0)
+	tx2, err := newTxCrypto(&key2, 0xABCD)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for seq := uint16(3); seq < 5; seq++ {
+		w, _ := tx2.protectTest(nil, rtpPacket(f, 0xABCD, seq, make([]byte, 160)))
+		f.Add(w, false)
+	}
+	w2, _ := tx2.protectRTCP(nil, rr)
+	f.Add(w2, true)
+
 	plainS := fuzzStream(f, nil)
 	srtpS := fuzzStream(f, &key)
+	replS := fuzzStream(f, &key)
+	if err := replS.ReplaceKeys(nil, &key2); err != nil {
+		f.Fatal(err)
+	}
+	replS.SetPreviousGrace(time.Hour)
 	now := time.Unix(1000, 0)
 	f.Fuzz(func(t *testing.T, data []byte, rtcpPort bool) {
-		for _, s := range []*Stream{plainS, srtpS} {
+		for _, s := range []*Stream{plainS, srtpS, replS} {
 			b := append([]byte(nil), data...)
 			now = now.Add(time.Millisecond)
 			s.handle(b, fuzzPeer, rtcpPort, now)
@@ -78,6 +97,9 @@ func FuzzReceive(f *testing.F) {
 			}
 			if n := len(s.rx.ssrcs); n > maxSSRCStates {
 				t.Fatalf("%d SSRC states", n)
+			}
+			if s.rx.prev != nil && len(s.rx.prev.ssrcs) > maxSSRCStates {
+				t.Fatalf("%d SSRC states in the previous context", len(s.rx.prev.ssrcs))
 			}
 			if len(s.events) > cap(s.events) {
 				t.Fatal("events overflow")

@@ -377,17 +377,17 @@ func (s *Stream) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.st
 	st.PacketsSent, st.OctetsSent, _ = s.tx.counts(false)
-	st.PacketsExpected = uint64(s.rxs.expected())
-	st.PacketsLost = s.rxs.lost()
+	st.PacketsExpected = s.prior.expected + uint64(s.rxs.expected())
+	st.PacketsLost = s.prior.lost + s.rxs.lost()
 	st.HighestSeq = s.rxs.extendedMax()
 	if st.PacketsExpected > 0 && st.PacketsLost > 0 {
 		st.LossFraction = float64(st.PacketsLost) / float64(st.PacketsExpected)
 	}
 	st.Jitter = s.rxs.jitterDuration(s.cfg.Codec.ClockRate())
 	js := s.jb.Stats()
-	st.Late = js.Late
-	st.Discarded = js.Discarded
-	st.Concealed = js.Missing
+	st.Late = s.prior.late + js.Late
+	st.Discarded = s.prior.discarded + js.Discarded
+	st.Concealed = s.prior.missing + js.Missing
 	st.PlayoutDelay = js.Delay
 	oneWay := ptime + st.PlayoutDelay
 	if st.RTTValid {

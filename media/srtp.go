@@ -213,10 +213,12 @@ func (t *txCrypto) retire(mki []byte) (known, removed bool, err error) {
 	return true, true, nil
 }
 
-// rxCrypto authenticates and decrypts incoming SRTP and SRTCP (RFC 3711 §3.3 receiver steps,
-// §3.4), with replay protection always on for both. It has no lock of its own: the Stream
-// holds its mutex around every call, so the receive path takes one lock per packet.
-type rxCrypto struct {
+// rxContext is one receive crypto context (RFC 3711 §3.2): it authenticates and decrypts
+// incoming SRTP and SRTCP (§3.3 receiver steps, §3.4), with replay protection always on for
+// both and its own ROC estimate per SSRC. It has no lock of its own: the Stream holds its mutex
+// around every call, so the receive path takes one lock per packet. rxCrypto holds the current
+// one and, after ReplaceKeys, the previous one.
+type rxContext struct {
 	ring     keyRing
 	cur      []byte
 	ctx      *srtp.Context // nil: plain
@@ -227,8 +229,8 @@ type rxCrypto struct {
 	hdr      rtp.Header
 }
 
-func newRxCrypto(p *SRTPParams) (*rxCrypto, error) {
-	r := &rxCrypto{ssrcs: make(map[uint32]struct{}, maxSSRCStates)}
+func newRxContext(p *SRTPParams) (*rxContext, error) {
+	r := &rxContext{ssrcs: make(map[uint32]struct{}, maxSSRCStates)}
 	if p == nil {
 		return r, nil
 	}
@@ -243,7 +245,7 @@ func newRxCrypto(p *SRTPParams) (*rxCrypto, error) {
 	return r, nil
 }
 
-func (r *rxCrypto) rebuild() error {
+func (r *rxContext) rebuild() error {
 	ctx, err := newContext(&r.ring, r.cur,
 		// The SRTP index is 48 bits, the SRTCP index 31 (RFC 3711 §3.3.1, §3.4): neither wraps
 		// under one master key.
@@ -265,7 +267,7 @@ func (r *rxCrypto) rebuild() error {
 
 // admit makes room for ssrc's state and presets its ROC on first sight (RFC 3711 §3.3.1: the
 // receiver's ROC comes from key management for a stream joined late).
-func (r *rxCrypto) admit(ssrc uint32) error {
+func (r *rxContext) admit(ssrc uint32) error {
 	if r.haveLast && ssrc == r.last {
 		return nil
 	}
@@ -286,7 +288,7 @@ func (r *rxCrypto) admit(ssrc uint32) error {
 
 // unprotectRTP authenticates and decrypts buf in place and returns the RTP packet and its
 // header (valid until the next call).
-func (r *rxCrypto) unprotectRTP(buf []byte) ([]byte, *rtp.Header, error) {
+func (r *rxContext) unprotectRTP(buf []byte) ([]byte, *rtp.Header, error) {
 	if len(buf) < 12 {
 		return nil, nil, fmt.Errorf("RTP packet of %d bytes: %w", len(buf), ErrMalformed)
 	}
@@ -309,7 +311,7 @@ func (r *rxCrypto) unprotectRTP(buf []byte) ([]byte, *rtp.Header, error) {
 }
 
 // unprotectRTCP authenticates (always) and decrypts (if the E flag says so) buf in place.
-func (r *rxCrypto) unprotectRTCP(buf []byte) ([]byte, error) {
+func (r *rxContext) unprotectRTCP(buf []byte) ([]byte, error) {
 	if len(buf) < 8 {
 		return nil, fmt.Errorf("RTCP packet of %d bytes: %w", len(buf), ErrMalformed)
 	}
@@ -328,7 +330,7 @@ func (r *rxCrypto) unprotectRTCP(buf []byte) ([]byte, error) {
 	return out, nil
 }
 
-func (r *rxCrypto) classify(proto string, err error) error {
+func (r *rxContext) classify(proto string, err error) error {
 	switch {
 	case r.replay:
 		return fmt.Errorf("%s: %w", proto, ErrReplay)
@@ -341,7 +343,7 @@ func (r *rxCrypto) classify(proto string, err error) error {
 	}
 }
 
-func (r *rxCrypto) rekey(p SRTPParams) error {
+func (r *rxContext) rekey(p SRTPParams) error {
 	if r.ctx == nil {
 		return errors.New("media: rekey of a plain RTP stream")
 	}
@@ -357,7 +359,7 @@ func (r *rxCrypto) rekey(p SRTPParams) error {
 }
 
 // retire removes the receive key with this MKI unless it is the only one left.
-func (r *rxCrypto) retire(mki []byte) (known, removed bool, err error) {
+func (r *rxContext) retire(mki []byte) (known, removed bool, err error) {
 	if r.ctx == nil {
 		return false, false, nil
 	}

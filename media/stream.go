@@ -140,6 +140,7 @@ type Stream struct {
 	haveSSRC    bool
 	t0          time.Time
 	rxs         rxStats
+	prior       priorSource // sources replaced with a key change (ReplaceKeys)
 	st          Stats
 	jb          *jitter.Buffer
 	dtmfRx      *codec.DTMFReceiver
@@ -457,11 +458,23 @@ func (s *Stream) admitSourceLocked(from netip.AddrPort, ssrc uint32, rtcpPkt boo
 	if rtcpPkt && !s.cfg.RTCPMux {
 		latched, addr = s.latchedRTCP, s.remoteRTCP
 	}
-	if (latched && from != addr) || (s.haveSSRC && ssrc != s.remoteSSRC) {
+	if latched && from != addr {
+		s.st.Foreign++
+		return false
+	}
+	// After ReplaceKeys a new SSRC may come with the new key: it is let through to be
+	// authenticated, and handleRTP takes it as a new source only under the current context.
+	if s.haveSSRC && ssrc != s.remoteSSRC && (s.rx.prev == nil || s.rx.curSeen) {
 		s.st.Foreign++
 		return false
 	}
 	return true
+}
+
+// seqJump is RFC 3550 A.1's "very large jump" relative to the highest sequence number seen.
+func (s *rxStats) seqJump(seq uint16) bool {
+	udelta := seq - s.maxSeq
+	return s.started && udelta >= maxDropout && uint32(udelta) <= seqMod-maxMisorder
 }
 
 func (s *Stream) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
@@ -475,7 +488,7 @@ func (s *Stream) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
 	if !s.admitSourceLocked(from, ssrc, false) {
 		return
 	}
-	pkt, hdr, err := s.rx.unprotectRTP(b)
+	pkt, hdr, fromPrev, err := s.rx.open(b)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrReplay):
@@ -495,7 +508,19 @@ func (s *Stream) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
 		}
 		payload = payload[:len(payload)-int(payload[len(payload)-1])]
 	}
-	s.latchLocked(from, ssrc, false)
+	if s.rx.prev != nil {
+		switch {
+		case fromPrev && s.haveSSRC && ssrc != s.remoteSSRC:
+			// The old key from a source other than the one we follow.
+			s.st.Foreign++
+			return
+		case s.rx.authenticated(fromPrev, now) && s.haveSSRC && (ssrc != s.remoteSSRC || s.rxs.seqJump(hdr.SequenceNumber)):
+			s.newSourceLocked(ssrc)
+		}
+	}
+	if !fromPrev {
+		s.latchLocked(from, ssrc, false)
+	}
 	switch hdr.PayloadType {
 	case s.codecPT:
 		arrival := int64(now.Sub(s.t0)) * s.clockRate / int64(time.Second)
@@ -573,7 +598,7 @@ func (s *Stream) handleRTCP(b []byte, from netip.AddrPort, now time.Time) {
 	if !s.admitSourceLocked(from, ssrc, true) {
 		return
 	}
-	plain, err := s.rx.unprotectRTCP(b)
+	plain, fromPrev, err := s.rx.openRTCP(b)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrReplay):
@@ -591,8 +616,15 @@ func (s *Stream) handleRTCP(b []byte, from netip.AddrPort, now time.Time) {
 		s.st.Malformed++
 		return
 	}
+	if s.haveSSRC && ssrc != s.remoteSSRC {
+		// Let through by a pending key change, but not (yet) the source we follow.
+		s.st.Foreign++
+		return
+	}
 	arrival := ntpShort(toNTP(now))
-	s.latchLocked(from, ssrc, true)
+	if !fromPrev {
+		s.latchLocked(from, ssrc, true)
+	}
 	s.st.RTCPReceived++
 	s.avgRTCPSize = (float64(len(b))+udpIPOverhead)/16 + s.avgRTCPSize*15/16
 	for _, p := range pkts {
