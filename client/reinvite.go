@@ -122,7 +122,7 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction, rekey bool
 	off := c.p.keys.Reoffer(keys)
 	if rekey {
 		// Checked before anything is sent, so that a 2xx is never left without the switch.
-		if _, err := c.replacer(); err != nil {
+		if _, err := c.runningStream(); err != nil {
 			return err
 		}
 		var err error
@@ -176,9 +176,22 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction, rekey bool
 	if err != nil {
 		return fmt.Errorf("client: ACK of re-INVITE: %w", err)
 	}
+	// A rekey's answer that we cannot take leaves the peer, which switches at our ACK, on keys
+	// we do not have: the session cannot go on, so it ends with a BYE (as RFC 3261 §13.2.2.4
+	// does for an unusable answer in a 2xx).
+	failed := func(err error) error {
+		if rekey {
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			c.log.Warn("rekey answer unusable; ending the call", "error", err)
+			c.Hangup(hctx)
+			return fmt.Errorf("%w (call ended: the peer switched to keys we cannot use)", err)
+		}
+		return err
+	}
 	ans, err := sdpoa.Parse(res.Body())
 	if err != nil {
-		return fmt.Errorf("client: re-INVITE answer: %w", err)
+		return failed(fmt.Errorf("client: re-INVITE answer: %w", err))
 	}
 	n, err := sdpoa.AcceptAnswer(offer, ans)
 	if err == nil && !n.Codec.Same(c.Negotiated().Codec) {
@@ -189,12 +202,12 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction, rekey bool
 		nk, err = off.Accept(ctx, n.RemoteMedia.Protected(), keymgmt.Lines{Session: ans.Attributes, Media: n.RemoteMedia.Attributes}, c.keyStream(c.p.cfg.Transport == "tls"))
 	}
 	if err != nil {
-		return fmt.Errorf("client: re-INVITE answer refused: %w", err)
+		return failed(fmt.Errorf("client: re-INVITE answer refused: %w", err))
 	}
 	if nk != keys {
 		// After the ACK (above): both directions at once, see Rekey.
 		if err := c.installKeys(nk, true, true); err != nil {
-			return err
+			return failed(err)
 		}
 	}
 	c.apply(n, nk)
@@ -257,11 +270,6 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		// RFC 4568 §7.1.4: a new address or port must come with a new master key.
 		refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", "media address changed without a new master key (RFC 4568 §7.1.4)")
 		return
-	case rekeyed:
-		if _, rerr := c.replacer(); rerr != nil {
-			refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", "rekey by re-INVITE not supported by the media stream")
-			return
-		}
 	}
 	if err != nil {
 		var ke *keymgmt.Error

@@ -36,24 +36,15 @@ func (c *Call) Rekey(ctx context.Context) error {
 	return c.reinvite(ctx, dir, true)
 }
 
-// keyReplacer is the media stream's key switch: a nil direction keeps its context. A new
-// context starts with ROC 0; the previous receive context stays for packets in flight.
-type keyReplacer interface {
-	ReplaceKeys(send, recv *media.SRTPParams) error
-}
-
-// replacer returns the stream's key switch, or an error when the stream cannot rekey.
-func (c *Call) replacer() (keyReplacer, error) {
+// runningStream returns the running stream, whose ReplaceKeys switches to new crypto contexts (a
+// nil direction keeps its context; the previous receive context stays for packets in flight).
+func (c *Call) runningStream() (*media.Stream, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.media == nil || c.media.stream == nil {
 		return nil, errors.New("client: rekey needs running media")
 	}
-	r, ok := any(c.media.stream).(keyReplacer)
-	if !ok {
-		return nil, errors.New("client: this media stream cannot replace its SRTP keys")
-	}
-	return r, nil
+	return c.media.stream, nil
 }
 
 // keyStream names the call for key management: our AoR and the peer's URI, our SSRC, which
@@ -72,7 +63,7 @@ func (c *Call) keyStream(secure bool) keymgmt.Stream {
 // installKeys switches the stream to k's send and/or receive parameters and writes the new
 // key log lines (same format as at call start).
 func (c *Call) installKeys(k *keymgmt.Keys, send, recv bool) error {
-	r, err := c.replacer()
+	r, err := c.runningStream()
 	if err != nil {
 		return err
 	}
@@ -102,26 +93,16 @@ func (c *Call) installKeys(k *keymgmt.Keys, send, recv bool) error {
 	return nil
 }
 
-// remoteSetter is the media stream's peer address switch, which releases the latch.
-type remoteSetter interface {
-	SetRemote(rtpAddr, rtcpAddr *net.UDPAddr) error
-}
-
 // moveRemoteLocked points the stream at n's remote address (c.mu held).
 func (c *Call) moveRemoteLocked(n *sdpoa.Negotiated) {
 	if c.media == nil || c.media.stream == nil {
-		return
-	}
-	r, ok := any(c.media.stream).(remoteSetter)
-	if !ok {
-		c.log.Warn("the media stream cannot move to the peer's new address", "new", n.Remote)
 		return
 	}
 	var rtcp *net.UDPAddr
 	if !n.RTCPMux {
 		rtcp = net.UDPAddrFromAddrPort(n.RemoteRTCP)
 	}
-	if err := r.SetRemote(net.UDPAddrFromAddrPort(n.Remote), rtcp); err != nil {
+	if err := c.media.stream.SetRemote(net.UDPAddrFromAddrPort(n.Remote), rtcp); err != nil {
 		c.log.Warn("media address not changed", "new", n.Remote, "error", err)
 		return
 	}

@@ -22,6 +22,7 @@ const interactiveHelp = `commands:
   reject [CODE]      refuse the ringing call (default 603 Decline)
   hangup             end the current call
   hold | resume      put the current call on hold (re-INVITE sendonly) and take it off again
+  rekey              new SRTP keys for the current call (re-INVITE; the old keys stay if refused)
   dtmf DIGITS        send DTMF (0-9 * # A-D) as RFC 4733 events
   stats              media statistics of the current call
   status             account and call state
@@ -317,6 +318,18 @@ func (s *session) exec(ctx context.Context, line string) bool {
 		if c := noCall(); c != nil {
 			if err := c.Resume(actx); err != nil {
 				errf("resume: %v", err)
+			}
+		}
+	case "rekey":
+		// New SRTP keys by re-INVITE (RFC 4568 §7.1.4; a new KMS ticket with MIKEY); on
+		// failure the call keeps its keys.
+		if c := noCall(); c != nil {
+			if err := c.Rekey(actx); err != nil {
+				errf("rekey: %v", err)
+				return false
+			}
+			if k := c.Keys(); k != nil {
+				fmt.Fprintf(out, "rekeyed: %s, keys from %s\n", k.Suite, k.Method)
 			}
 		}
 	case "dtmf":

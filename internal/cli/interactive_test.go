@@ -97,6 +97,8 @@ func TestInteractiveCalls(t *testing.T) {
 	p.out.waitFor(t, "updated: direction sendonly", 10*time.Second)
 	p.send(t, "resume")
 	p.out.waitFor(t, "updated: direction sendrecv", 10*time.Second)
+	p.send(t, "rekey")
+	p.out.waitFor(t, "rekeyed: AES_CM_128_HMAC_SHA1_80, keys from sdes", 10*time.Second)
 	p.send(t, "stats")
 	p.out.waitFor(t, `detail: ssrc=`, 10*time.Second)
 	// Let at least 1.5 s of the tone reach the peer before hanging up: the stats command's
