@@ -80,8 +80,8 @@ func (c *Call) apply(n *sdpoa.Negotiated, k *keymgmt.Keys) {
 // errRequestPending marks a re-INVITE answered 491 Request Pending.
 var errRequestPending = errors.New("491 Request Pending")
 
-// reinvite sends a re-INVITE for dir, with new keys when rekey is set (Rekey). A 491 (the peer's own INVITE transaction is still open,
-// RFC 3261 §14.1) is retried once after §14.1's wait: 2.1 to 4 s when we own the Call-ID
+// reinvite sends a re-INVITE for dir, with new keys when rekey is set (Rekey). A 491 (the
+// peer's own INVITE transaction is still open, RFC 3261 §14.1) is retried once after §14.1's wait: 2.1 to 4 s when we own the Call-ID
 // (we placed the call), 0 to 2 s otherwise, in 10 ms steps.
 func (c *Call) reinvite(ctx context.Context, dir sdpoa.Direction, rekey bool) error {
 	c.reinviteMu.Lock()
@@ -264,9 +264,7 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	// with a KMS round trip for a new TRANSFER_INIT, outside the call's lock.
 	lines, nk, err := c.p.keys.AnswerReoffer(c.ctx, keys, om.Protected(), keymgmt.Lines{Session: offer.Attributes, Media: om.Attributes}, c.keyStream(strings.EqualFold(req.Transport(), "TLS")))
 	rekeyed := err == nil && nk != keys
-	switch {
-	case err != nil:
-	case keys != nil && !rekeyed && om.Addr != cur.Remote:
+	if err == nil && keys != nil && !rekeyed && om.Addr != cur.Remote {
 		// RFC 4568 §7.1.4: a new address or port must come with a new master key.
 		refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", "media address changed without a new master key (RFC 4568 §7.1.4)")
 		return
