@@ -23,7 +23,7 @@ func keyLogPhone(t *testing.T, user string, klog *lockedBuffer, auto *CallOption
 }
 
 // incomingCall waits for p's one call.
-func incomingCall(t *testing.T, p *Phone) *Call {
+func incomingCall(t testing.TB, p *Phone) *Call {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		p.mu.Lock()
@@ -144,5 +144,35 @@ func TestRekeySDES(t *testing.T) {
 				t.Fatalf("caller's key log: %d lines, want 4", strings.Count(logA.String(), "\n"))
 			}
 		})
+	}
+}
+
+// BenchmarkRekey measures Call.Rekey on a running SDES call on loopback: re-INVITE with fresh
+// a=crypto lines, the peer's answer with its new key (receive context installed), our ACK and
+// both our new contexts, and the peer's send switch at the ACK (its EventUpdated): waiting for
+// it keeps the next re-INVITE from meeting the peer's still-open exchange (491 and a 2.1 s
+// retry, RFC 3261 §14.1).
+func BenchmarkRekey(b *testing.B) {
+	a := newPhone(b, "alice", keymgmt.ModeSDES, keymgmt.Mandatory, nil)
+	c := newPhone(b, "bob", keymgmt.ModeSDES, keymgmt.Mandatory, &CallOptions{})
+	ctx := context.Background()
+	ca, err := a.Dial(ctx, target(c), CallOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	waitFor(b, ca, EventMediaUp, 5*time.Second)
+	cb := incomingCall(b, c)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ca.Rekey(ctx); err != nil {
+			b.Fatal(err)
+		}
+		waitFor(b, ca, EventUpdated, 5*time.Second)
+		waitFor(b, cb, EventUpdated, 5*time.Second)
+	}
+	b.StopTimer()
+	ca.Hangup(ctx)
+	if e := waitEnded(b, ca); e.Stats == nil || e.Stats.SRTPAuthFailures != 0 {
+		b.Fatalf("stats %v", e.Stats)
 	}
 }
