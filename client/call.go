@@ -59,6 +59,8 @@ type Call struct {
 	reinviteMu sync.Mutex
 	ackCSeq    uint32
 	ackWait    chan struct{}
+	// stimer is the RFC 4028 session timer (sessiontimer.go).
+	stimer sessionTimer
 
 	// Outgoing.
 	cs           *sipgo.DialogClientSession
@@ -214,6 +216,7 @@ func (c *Call) end(by Party, code int, reason, warning string) {
 			st = ms.stop()
 		}
 		c.cancel()
+		c.stopSession()
 		e := Event{Kind: EventEnded, Time: time.Now(), By: by, Code: code, Reason: reason, Warning: warning, Stats: st}
 		c.final = e
 		c.evMu.Lock()
@@ -270,6 +273,24 @@ func (c *Call) send(ctx context.Context, d decision) error {
 	}
 }
 
+// bye sends BYE on the established call (RFC 3261 §15) and ends it By Local with reason.
+func (c *Call) bye(ctx context.Context, reason string) error {
+	c.mu.Lock()
+	cs, ss := c.cs, c.ss
+	c.mu.Unlock()
+	var err error
+	if c.outgoing {
+		err = cs.Bye(ctx)
+	} else {
+		err = ss.Bye(ctx)
+	}
+	c.end(Local, 0, reason, "")
+	if err != nil {
+		return fmt.Errorf("client: BYE: %w", err)
+	}
+	return nil
+}
+
 // Hangup ends the call: CANCEL before the answer of an outgoing call (RFC 3261 §9), 603 Decline
 // for an incoming call not yet answered, else BYE (§15). It returns when the call has ended.
 func (c *Call) Hangup(ctx context.Context) error {
@@ -279,7 +300,7 @@ func (c *Call) Hangup(ctx context.Context) error {
 	default:
 	}
 	c.mu.Lock()
-	answered, cs, ss, cancelInvite, remoteBye := c.answered, c.cs, c.ss, c.cancelInvite, c.remoteBye
+	answered, cancelInvite, remoteBye := c.answered, c.cancelInvite, c.remoteBye
 	c.mu.Unlock()
 	switch {
 	case remoteBye:
@@ -295,17 +316,9 @@ func (c *Call) Hangup(ctx context.Context) error {
 		if err != nil && !errors.Is(err, ErrCallEnded) {
 			return err
 		}
-	case c.outgoing:
-		err := cs.Bye(ctx)
-		c.end(Local, 0, "BYE", "")
-		if err != nil {
-			return fmt.Errorf("client: BYE: %w", err)
-		}
 	default:
-		err := ss.Bye(ctx)
-		c.end(Local, 0, "BYE", "")
-		if err != nil {
-			return fmt.Errorf("client: BYE: %w", err)
+		if err := c.bye(ctx, "BYE"); err != nil {
+			return err
 		}
 	}
 	select {

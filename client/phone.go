@@ -82,6 +82,18 @@ type Config struct {
 	// available; 408, §21.4.9, is for a server that could not produce a response in time) and
 	// ends By Local with reason "no answer". Auto-answered calls do not wait.
 	NoAnswerTimeout time.Duration
+	// SessionExpires, when not 0, asks for SIP session timers (RFC 4028) on our INVITEs, and
+	// on calls we answer whose INVITE did not ask: the session is refreshed by re-INVITE at
+	// half this interval (by whichever side the 2xx names) and ended with BYE when no refresh
+	// came min(32 s, interval/3) before it expires. Without it we still support timers a peer
+	// asks for (Supported: timer). At least MinSE; RFC 4028 §4 recommends 1800 s.
+	SessionExpires time.Duration
+	// MinSE is the shortest session interval we accept (RFC 4028 §5): an INVITE asking for
+	// less gets 422 with this Min-SE. 0: 90 s, which is also the least allowed.
+	MinSE time.Duration
+	// sessionFloor replaces RFC 4028's 90 s floor in this package's tests, so that they can
+	// run session timers of a few seconds. Zero outside tests.
+	sessionFloor time.Duration
 	// StatsInterval, when not 0, sends an EventStats every interval during media.
 	StatsInterval time.Duration
 	// RTCPMinInterval is passed to media (0: RFC 3550's 5 s).
@@ -140,6 +152,8 @@ type Phone struct {
 	cli        *sipgo.Client
 	dua        *sipgo.DialogUA
 	keys       *keymgmt.Negotiator
+	// minSE is Config.MinSE with its default (RFC 4028 §5).
+	minSE time.Duration
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -182,6 +196,22 @@ func NewPhone(cfg Config) (*Phone, error) {
 	}
 	if cfg.Security.Mode == "" {
 		cfg.Security.Mode = keymgmt.ModeNone
+	}
+	floor := minSEFloor
+	if cfg.sessionFloor > 0 {
+		floor = cfg.sessionFloor
+	}
+	minSE := cfg.MinSE
+	if minSE == 0 {
+		minSE = minSEFloor
+	}
+	switch {
+	case minSE < floor || minSE > maxSessionInterval:
+		return nil, fmt.Errorf("client: MinSE %v outside %v..%v (RFC 4028 §5)", cfg.MinSE, floor, maxSessionInterval)
+	case cfg.SessionExpires != 0 && (cfg.SessionExpires < minSE || cfg.SessionExpires > maxSessionInterval):
+		return nil, fmt.Errorf("client: SessionExpires %v outside MinSE %v..%v (RFC 4028 §4)", cfg.SessionExpires, minSE, maxSessionInterval)
+	case cfg.SessionExpires%time.Second != 0 || minSE%time.Second != 0:
+		return nil, errors.New("client: SessionExpires and MinSE are whole seconds (delta-seconds, RFC 4028 §4, §5)")
 	}
 	keys, err := keymgmt.New(keymgmt.Config{Policy: cfg.Security, Rand: cfg.Rand, KMS: cfg.KMS})
 	if err != nil {
@@ -240,7 +270,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 	}
 	p := &Phone{cfg: cfg, log: cfg.Logger.With("ua", cfg.User), conn: conn, tcp: tcpL, proxyRoute: proxyRoute, addr: ap, served: make(chan struct{}),
 		uac: map[string]*Call{}, uas: map[string]*Call{}, calls: map[*Call]struct{}{},
-		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys,
+		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys, minSE: minSE,
 		regs: map[*Registration]struct{}{}, after: realAfter}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if p.aor = aor; cfg.AOR == "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -66,6 +67,24 @@ func (c *Call) apply(n *sdpoa.Negotiated) {
 // errRequestPending marks a re-INVITE answered 491 Request Pending.
 var errRequestPending = errors.New("491 Request Pending")
 
+// finalError is a non-2xx final response to an in-dialog request of ours.
+type finalError struct {
+	code            int
+	reason, warning string
+}
+
+func (e *finalError) Error() string {
+	return strings.TrimSpace(fmt.Sprintf("%d %s %s", e.code, e.reason, e.warning))
+}
+
+// Unwrap makes a 491 match errRequestPending.
+func (e *finalError) Unwrap() error {
+	if e.code == sip.StatusRequestPending {
+		return errRequestPending
+	}
+	return nil
+}
+
 // reinvite sends a re-INVITE for dir. A 491 (the peer's own INVITE transaction is still open,
 // RFC 3261 §14.1) is retried once after §14.1's wait: 2.1 to 4 s when we own the Call-ID
 // (we placed the call), 0 to 2 s otherwise, in 10 ms steps.
@@ -120,6 +139,7 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction) error {
 		return err
 	}
 	req := sip.NewRequest(sip.INVITE, *target.Clone())
+	c.sessionOffer(req, c.p.cfg.SessionExpires, c.p.minSE)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
 	var res *sip.Response
@@ -133,10 +153,7 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction) error {
 	}
 	if !res.IsSuccess() {
 		// RFC 3261 §14.1: a failed re-INVITE leaves the session as it was.
-		if res.StatusCode == 491 {
-			return fmt.Errorf("client: re-INVITE refused: %w %s", errRequestPending, warningOf(res))
-		}
-		return fmt.Errorf("client: re-INVITE refused: %d %s %s", res.StatusCode, res.Reason, warningOf(res))
+		return fmt.Errorf("client: re-INVITE refused: %w", &finalError{code: res.StatusCode, reason: res.Reason, warning: warningOf(res)})
 	}
 	ack := sip.NewRequest(sip.ACK, req.Recipient)
 	ack.AppendHeader(sip.HeaderClone(req.CSeq()))
@@ -164,6 +181,7 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction) error {
 		return fmt.Errorf("client: re-INVITE answer refused: %w", err)
 	}
 	c.apply(n)
+	c.sessionAnswered(res)
 	return nil
 }
 
@@ -190,6 +208,13 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.mu.Unlock()
 	if !ready {
 		refuse(sip.StatusRequestPending, "Request Pending", "")
+		return
+	}
+	if tooSmall, err := c.p.sessionTooSmall(req); err != nil {
+		refuse(sip.StatusBadRequest, "Bad Request", err.Error())
+		return
+	} else if tooSmall != nil {
+		tx.Respond(tooSmall) // RFC 4028 §9: 422 with our Min-SE
 		return
 	}
 	offer, err := sdpoa.Parse(req.Body())
@@ -239,6 +264,7 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := sip.NewSDPResponseFromRequest(req, body)
 	res.AppendHeader(&c.p.dua.ContactHDR)
+	c.sessionAnswer(req, res)
 	wait := make(chan struct{})
 	c.mu.Lock()
 	c.ackCSeq, c.ackWait = req.CSeq().SeqNo, wait
