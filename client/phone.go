@@ -171,6 +171,9 @@ type Phone struct {
 
 	keyLogMu sync.Mutex
 
+	// conns closes the TCP/TLS connections in order (conn.go).
+	conns *tcpConns
+
 	// after is the timer of registration refreshes and retries (tests replace it).
 	after func(time.Duration) <-chan time.Time
 }
@@ -273,6 +276,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys, minSE: minSE,
 		regs: map[*Registration]struct{}{}, after: realAfter}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.conns = newTCPConns(p)
 	if p.aor = aor; cfg.AOR == "" {
 		p.aor = p.URI()
 	}
@@ -332,7 +336,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 			if cfg.Transport == "tls" {
 				serve = p.srv.ServeTLS
 			}
-			if err := serve(tcpL); err != nil && !errors.Is(err, net.ErrClosed) {
+			if err := serve(p.conns.listener(tcpL)); err != nil && !errors.Is(err, net.ErrClosed) {
 				p.log.Debug("SIP TCP serve ended", "error", err)
 			}
 		}()
@@ -467,6 +471,8 @@ func (p *Phone) Close() error {
 		}
 	}
 	p.cancel()
+	// Our FIN on every connection before sipgo's hard close (conn.go).
+	p.conns.close()
 	p.ua.Close()
 	p.conn.Close()
 	if p.tcp != nil {
@@ -493,6 +499,8 @@ func (p *Phone) register(m map[string]*Call, id string, c *Call) {
 }
 
 func (p *Phone) forget(c *Call) {
+	// A connection kept for this call may close now (after p.mu is released).
+	defer p.conns.check()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.calls, c)
@@ -503,6 +511,21 @@ func (p *Phone) forget(c *Call) {
 			}
 		}
 	}
+}
+
+// anyCallLive says whether one of these Call-IDs is a call that has not ended.
+func (p *Phone) anyCallLive(ids map[string]struct{}) bool {
+	if len(ids) == 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.calls {
+		if _, ok := ids[c.CallID]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Phone) lookup(m map[string]*Call, id string) *Call {

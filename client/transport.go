@@ -39,15 +39,14 @@ type transportChooser struct{ p *Phone }
 func (tc transportChooser) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
 	txl := tc.p.ua.TransactionLayer()
 	send := func() (sip.ClientTransaction, error) {
-		if req.IsAck() {
-			// The ACK for a 2xx is its own transaction-less request (RFC 3261 §13.2.2.4).
-			return nil, txl.Transport().WriteMsg(req)
+		if !strings.EqualFold(req.Transport(), "UDP") {
+			// Over a connection: tcpConns learns which one, and what keeps it open.
+			tc.p.conns.begin()
+			tx, err := sendNow(ctx, txl, req)
+			tc.p.conns.sent(req, tx, err)
+			return tx, err
 		}
-		tx, err := txl.Request(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		return tx, nil
+		return sendNow(ctx, txl, req)
 	}
 	via := req.Via()
 	if via == nil {
@@ -96,6 +95,20 @@ func (tc transportChooser) Request(ctx context.Context, req *sip.Request) (sip.C
 			req.Method, size, req.Destination(), err, uerr, sip.UDPMTUSize)
 	}
 	tc.p.log.Warn("TCP refused; large request sent over UDP (RFC 3261 §18.1.1)", "method", req.Method.String(), "octets", size, "to", req.Destination())
+	return tx, nil
+}
+
+// sendNow hands req to sipgo: a client transaction, or for an ACK a single write.
+func sendNow(ctx context.Context, txl *sip.TransactionLayer, req *sip.Request) (sip.ClientTransaction, error) {
+	if req.IsAck() {
+		// The ACK for a 2xx is its own transaction-less request (RFC 3261 §13.2.2.4).
+		return nil, txl.Transport().WriteMsg(req)
+	}
+	tx, err := txl.Request(ctx, req)
+	if err != nil {
+		// A nil *ClientTx in the interface would not compare equal to nil.
+		return nil, err
+	}
 	return tx, nil
 }
 
