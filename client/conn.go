@@ -37,7 +37,11 @@ import (
 // reuse it), and no reference of sipgo's beyond the reader's and the idle one (a request the
 // peer sent us on it is still being answered). Our Contact names UDP and our Via carries no
 // alias (RFC 5923 §5), so the peer sends its own requests to our Contact, not over this
-// connection. A Phone on TCP or TLS keeps its connections (they carry the registration's flow
+// connection. Once nothing needs it, it stays open for Config.TCPIdle more (RFC 3261 §18: "It
+// is RECOMMENDED that connections be kept open for some implementation-defined duration after
+// the last message was sent or received over that connection. This duration SHOULD at least
+// equal the longest amount of time the element would need in order to bring a transaction
+// from instantiation to the terminated state"), then closes. A Phone on TCP or TLS keeps its connections (they carry the registration's flow
 // and the requests routed back over it); all connections are closed the same orderly way when
 // the Phone closes.
 type tcpConns struct {
@@ -57,6 +61,10 @@ type tcpUse struct {
 	txs     int                 // our client transactions on it that have not terminated
 	calls   map[string]struct{} // Call-IDs of calls whose INVITE or re-INVITE went over it
 	recheck bool                // a later look is scheduled (sipgo still held it)
+	// The idle wait (Config.TCPIdle): idling while it runs, expired when it ran out with
+	// nothing using the connection meanwhile; gen tells a stale wait from the current one.
+	idling, expired bool
+	gen             int
 }
 
 const (
@@ -108,6 +116,8 @@ func (tc *tcpConns) sent(req *sip.Request, tx sip.ClientTransaction, err error) 
 			u = &tcpUse{network: network, calls: map[string]struct{}{}}
 			tc.conns[c] = u
 		}
+		u.gen++ // used again: a running idle wait no longer counts
+		u.idling, u.expired = false, false
 		if tx != nil {
 			u.txs++
 			go func() {
@@ -156,9 +166,13 @@ func (tc *tcpConns) check() {
 	}
 	for c, u := range tc.conns {
 		if u.txs > 0 || u.recheck || tc.p.anyCallLive(u.calls) {
+			u.gen++
+			u.idling, u.expired = false, false
 			continue
 		}
 		if ref := c.Ref(0); ref > idleRefs() {
+			u.gen++
+			u.idling, u.expired = false, false
 			// sipgo still uses it (a transaction about to release it, or a request the peer
 			// sent over it being answered): look again later.
 			u.recheck = true
@@ -172,6 +186,28 @@ func (tc *tcpConns) check() {
 				tc.mu.Unlock()
 				tc.check()
 			}()
+			continue
+		}
+		if idle := tc.p.cfg.TCPIdle; idle > 0 && !u.expired {
+			// RFC 3261 §18: kept open a while after its last use, in case the peer still
+			// sends over it.
+			if !u.idling {
+				u.idling = true
+				gen := u.gen
+				go func() {
+					select {
+					case <-tc.p.after(idle):
+					case <-tc.stop:
+						return
+					}
+					tc.mu.Lock()
+					if u.gen == gen && u.idling {
+						u.expired = true
+					}
+					tc.mu.Unlock()
+					tc.check()
+				}()
+			}
 			continue
 		}
 		delete(tc.conns, c)

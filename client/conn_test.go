@@ -242,8 +242,9 @@ var longUser = "alice-" + strings.Repeat("0123456789", 40)
 
 // RFC 3261 §18.1.1, §18.2.2, §13.3.1.4; RFC 793 §3.5: the TCP connection a Phone on UDP opens
 // for a large INVITE carries the peer's responses and our in-dialog requests for the life of
-// the call, is closed by our FIN once the call is over and no transaction uses it (not left
-// open until the Phone closes), and sipgo's reference count on it ends at 0, never below.
+// the call, is closed by our FIN once the call is over, no transaction uses it and the idle
+// wait (RFC 3261 §18) has passed (not left open until the Phone closes), and sipgo's reference
+// count on it ends at 0, never below.
 func TestLargeINVITETCPConnectionClosedAfterCall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
@@ -257,6 +258,14 @@ func TestLargeINVITETCPConnectionClosedAfterCall(t *testing.T) {
 	}
 	defer rtpConn.Close()
 	a := newPhoneCfg(t, Config{User: longUser, Logger: lg})
+	// The idle wait (Config.TCPIdle, RFC 3261 §18) ends when the test says so.
+	idleOver := make(chan time.Time)
+	a.after = func(d time.Duration) <-chan time.Time {
+		if d == a.cfg.TCPIdle {
+			return idleOver
+		}
+		return time.After(d)
+	}
 	ctx := context.Background()
 	c, err := a.Dial(ctx, fmt.Sprintf("sip:bob@127.0.0.1:%d", peer.port()), CallOptions{})
 	if err != nil {
@@ -296,8 +305,19 @@ func TestLargeINVITETCPConnectionClosedAfterCall(t *testing.T) {
 	if err := <-hangErr; err != nil {
 		t.Fatal(err)
 	}
-	// The call is over and nothing uses the connection: our FIN, not a reset, and not only
-	// when the Phone closes.
+	// The call is over and nothing uses the connection: it stays open for the idle wait
+	// (nothing arrives, in particular no FIN)...
+	peer.conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	var ne net.Error
+	if n, err := peer.br.Read(make([]byte, 1)); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("connection before the idle wait ended: read %d, %v", n, err)
+	}
+	select {
+	case idleOver <- time.Now():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no idle wait started after the call")
+	}
+	// ... and then closes with our FIN, not a reset, and not only when the Phone closes.
 	peer.waitFIN(t, 5*time.Second)
 	peer.conn.Close()
 

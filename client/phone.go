@@ -74,6 +74,11 @@ type Config struct {
 	AutoAnswer *CallOptions
 	// IncomingQueue bounds calls waiting on Incoming (default 8); beyond it a call gets 486.
 	IncomingQueue int
+	// TCPIdle is how long a TCP connection a Phone on UDP opened (for a request over 1300
+	// octets, or a next hop naming TCP) stays open once no transaction and no call uses it;
+	// then it is closed with our FIN. 0: 64*T1 = 32 s, RFC 3261 §18's RECOMMENDED minimum
+	// (the longest a transaction takes to terminate); negative: closed at once.
+	TCPIdle time.Duration
 	// NoAnswerTimeout, when not 0, bounds how long a call may stay unanswered. An outgoing
 	// call not answered within it (counted from its first INVITE) is CANCELled (RFC 3261
 	// §9.1) and ends By Local with reason "no answer" and the 487 its INVITE then gets. An
@@ -196,6 +201,9 @@ func NewPhone(cfg Config) (*Phone, error) {
 	}
 	if cfg.IncomingQueue <= 0 {
 		cfg.IncomingQueue = 8
+	}
+	if cfg.TCPIdle == 0 {
+		cfg.TCPIdle = 64 * sip.T1
 	}
 	if cfg.Security.Mode == "" {
 		cfg.Security.Mode = keymgmt.ModeNone

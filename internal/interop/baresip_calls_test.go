@@ -123,7 +123,8 @@ var tcpUser = "alice-" + strings.Repeat("0123456789", 20)
 // The same hold and resume with an INVITE sent by TCP (RFC 3261 §18.1.1): baresip answers on
 // that connection (§18.2.2) with a Contact naming transport=tcp, so imsphone's ACKs,
 // re-INVITEs and BYE reuse it. On the wire (tshark on lo): no TCP reset at all, and imsphone
-// closes the connection with its FIN once the call is over, before the Phone closes.
+// closes the connection with its FIN once the call is over and Config.TCPIdle has passed,
+// before the Phone closes.
 func TestBaresipHoldResumeINVITEOverTCP(t *testing.T) {
 	realTime(t)
 	version(t, "baresip")
@@ -131,7 +132,8 @@ func TestBaresipHoldResumeINVITEOverTCP(t *testing.T) {
 	wav := writeToneWAV(t, tonePeer, 60*time.Second)
 	b := startBaresip(t, "bob", wav, "")
 	capt := startCapture(t, fmt.Sprintf("tcp port %d", b.cfg.SIPPort))
-	a := newPhone(t, tcpUser, nil, nil)
+	// The connection stays open a second once the call is over (default 32 s, RFC 3261 §18).
+	a := newPhoneWith(t, tcpUser, nil, nil, func(c *client.Config) { c.TCPIdle = time.Second })
 	holdResume(t, a, b, "imsphone")
 	// imsphone's FIN (from its ephemeral port to baresip's SIP port) once the call is over.
 	fin := regexp.MustCompile(fmt.Sprintf(`TCP \d+ \d+ → %d \[FIN`, b.cfg.SIPPort))
