@@ -382,3 +382,30 @@ func TestPhoneCloseAcceptedTCPInOrder(t *testing.T) {
 		t.Fatalf("sipgo's reference count went negative on %s: %v", local, neg)
 	}
 }
+
+// A Phone on UDP calling a URI whose transport parameter names TCP (RFC 3263 §4.1) opens a
+// connection of its own from an ephemeral port; sipgo would bind it to the Phone's UDP
+// address, whose port the Phone's TCP listener holds ("bind: address already in use").
+func TestUDPPhoneCallsTransportTCPURI(t *testing.T) {
+	peer := newTCPPeer(t)
+	a := newPhoneCfg(t, Config{User: "alice"})
+	c, err := a.Dial(context.Background(), fmt.Sprintf("sip:bob@127.0.0.1:%d;transport=tcp", peer.port()), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer.accept(t)
+	inv := peer.readRequest(t, sip.INVITE)
+	if v := inv.Via(); v == nil || v.Transport != "TCP" || v.Port == int(a.Addr().Port()) {
+		t.Fatalf("INVITE Via %v", inv.Via())
+	}
+	peer.write(t, sip.NewResponseFromRequest(inv, 486, "Busy Here", nil))
+	peer.readRequest(t, sip.ACK)
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("call not ended by the 486")
+	}
+	if e := c.Ended(); e.Code != 486 {
+		t.Fatalf("ended %v", e)
+	}
+}

@@ -63,6 +63,14 @@ func (tc transportChooser) Request(ctx context.Context, req *sip.Request) (sip.C
 		req.Laddr = sip.Addr{IP: tc.p.addr.Addr().AsSlice(), Port: int(tc.p.addr.Port())}
 	}
 	if !strings.EqualFold(req.Transport(), "UDP") {
+		if tc.p.cfg.Transport == "udp" {
+			// A next hop naming TCP (RFC 3263 §4.1 transport parameter) gets a connection of
+			// our own from an ephemeral port, as below: sipgo would bind it to our UDP
+			// address, whose port our TCP listener holds ("bind: address already in use").
+			req.Laddr = sip.Addr{}
+			via.Transport = strings.ToUpper(req.Transport())
+			via.Port = 0
+		}
 		return send()
 	}
 	size := requestSize(req)
