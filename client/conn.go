@@ -111,6 +111,13 @@ func (tc *tcpConns) sent(req *sip.Request, tx sip.ClientTransaction, err error) 
 	tc.mu.Lock()
 	tc.pending--
 	if c != nil && !tc.closed {
+		for x, u := range tc.conns {
+			// Gone (the peer closed it, sipgo's count is 0): a Phone on TCP or TLS, which
+			// never closes its connections itself, forgets it here.
+			if x != c && u.txs == 0 && x.Ref(0) <= 0 {
+				delete(tc.conns, x)
+			}
+		}
 		u := tc.conns[c]
 		if u == nil {
 			u = &tcpUse{network: network, calls: map[string]struct{}{}}
