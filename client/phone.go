@@ -74,6 +74,11 @@ type Config struct {
 	AutoAnswer *CallOptions
 	// IncomingQueue bounds calls waiting on Incoming (default 8); beyond it a call gets 486.
 	IncomingQueue int
+	// TCPIdle is how long a TCP connection a Phone on UDP opened (for a request over 1300
+	// octets, or a next hop naming TCP) stays open once no transaction and no call uses it;
+	// then it is closed with our FIN. 0: 64*T1 = 32 s, RFC 3261 §18's RECOMMENDED minimum
+	// (the longest a transaction takes to terminate); negative: closed at once.
+	TCPIdle time.Duration
 	// NoAnswerTimeout, when not 0, bounds how long a call may stay unanswered. An outgoing
 	// call not answered within it (counted from its first INVITE) is CANCELled (RFC 3261
 	// §9.1) and ends By Local with reason "no answer" and the 487 its INVITE then gets. An
@@ -171,6 +176,9 @@ type Phone struct {
 
 	keyLogMu sync.Mutex
 
+	// conns closes the TCP/TLS connections in order (conn.go).
+	conns *tcpConns
+
 	// after is the timer of registration refreshes and retries (tests replace it).
 	after func(time.Duration) <-chan time.Time
 }
@@ -193,6 +201,9 @@ func NewPhone(cfg Config) (*Phone, error) {
 	}
 	if cfg.IncomingQueue <= 0 {
 		cfg.IncomingQueue = 8
+	}
+	if cfg.TCPIdle == 0 {
+		cfg.TCPIdle = 64 * sip.T1
 	}
 	if cfg.Security.Mode == "" {
 		cfg.Security.Mode = keymgmt.ModeNone
@@ -273,6 +284,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys, minSE: minSE,
 		regs: map[*Registration]struct{}{}, after: realAfter}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.conns = newTCPConns(p)
 	if p.aor = aor; cfg.AOR == "" {
 		p.aor = p.URI()
 	}
@@ -332,7 +344,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 			if cfg.Transport == "tls" {
 				serve = p.srv.ServeTLS
 			}
-			if err := serve(tcpL); err != nil && !errors.Is(err, net.ErrClosed) {
+			if err := serve(p.conns.listener(tcpL)); err != nil && !errors.Is(err, net.ErrClosed) {
 				p.log.Debug("SIP TCP serve ended", "error", err)
 			}
 		}()
@@ -467,6 +479,8 @@ func (p *Phone) Close() error {
 		}
 	}
 	p.cancel()
+	// Our FIN on every connection before sipgo's hard close (conn.go).
+	p.conns.close()
 	p.ua.Close()
 	p.conn.Close()
 	if p.tcp != nil {
@@ -493,6 +507,8 @@ func (p *Phone) register(m map[string]*Call, id string, c *Call) {
 }
 
 func (p *Phone) forget(c *Call) {
+	// A connection kept for this call may close now (after p.mu is released).
+	defer p.conns.check()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.calls, c)
@@ -503,6 +519,21 @@ func (p *Phone) forget(c *Call) {
 			}
 		}
 	}
+}
+
+// anyCallLive says whether one of these Call-IDs is a call that has not ended.
+func (p *Phone) anyCallLive(ids map[string]struct{}) bool {
+	if len(ids) == 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.calls {
+		if _, ok := ids[c.CallID]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Phone) lookup(m map[string]*Call, id string) *Call {
