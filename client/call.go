@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/imsphone/imsphone/client/sdpoa"
 	"github.com/imsphone/imsphone/keymgmt"
 	"github.com/imsphone/imsphone/media"
@@ -275,20 +276,69 @@ func (c *Call) send(ctx context.Context, d decision) error {
 
 // bye sends BYE on the established call (RFC 3261 §15) and ends it By Local with reason.
 func (c *Call) bye(ctx context.Context, reason string) error {
-	c.mu.Lock()
-	cs, ss := c.cs, c.ss
-	c.mu.Unlock()
-	var err error
-	if c.outgoing {
-		err = cs.Bye(ctx)
-	} else {
-		err = ss.Bye(ctx)
-	}
+	err := c.sendBye(ctx)
 	c.end(Local, 0, reason, "")
 	if err != nil {
 		return fmt.Errorf("client: BYE: %w", err)
 	}
 	return nil
+}
+
+// sendBye sends BYE on the established call (RFC 3261 §15) with these extra headers.
+func (c *Call) sendBye(ctx context.Context, hdrs ...sip.Header) error {
+	c.mu.Lock()
+	cs, ss := c.cs, c.ss
+	c.mu.Unlock()
+	if len(hdrs) == 0 {
+		if c.outgoing {
+			return cs.Bye(ctx)
+		}
+		return ss.Bye(ctx)
+	}
+	// The request sipgo's Bye builds (remote target from the Contact of the 2xx or of the
+	// INVITE, §12.1), with our headers added; the dialog fills in the rest.
+	if c.outgoing {
+		target := cs.InviteRequest.Recipient
+		if ct := cs.InviteResponse.Contact(); ct != nil {
+			target = ct.Address
+		}
+		req := sip.NewRequest(sip.BYE, *target.Clone())
+		for _, h := range hdrs {
+			req.AppendHeader(h)
+		}
+		return cs.WriteBye(ctx, req)
+	}
+	req := sip.NewRequest(sip.BYE, *ss.InviteRequest.Contact().Address.Clone())
+	req.SetTransport(ss.InviteRequest.Transport())
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	return ss.WriteBye(ctx, req)
+}
+
+// byeAndEnd ends an established call By Local with reason at once and sends BYE with hdrs
+// in the background (unless the peer's BYE is being handled): for ends the user did not ask
+// for, where the peer may be gone and never answer the BYE.
+func (c *Call) byeAndEnd(reason string, hdrs ...sip.Header) {
+	c.mu.Lock()
+	remoteBye := c.remoteBye
+	c.mu.Unlock()
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	if remoteBye {
+		return
+	}
+	c.end(Local, 0, reason, "")
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
+		defer cancel()
+		if err := c.sendBye(ctx, hdrs...); err != nil {
+			c.log.Info("BYE not answered", "reason", reason, "error", err)
+		}
+	}()
 }
 
 // Hangup ends the call: CANCEL before the answer of an outgoing call (RFC 3261 §9), 603 Decline

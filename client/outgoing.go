@@ -315,7 +315,7 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 		return
 	}
 	c.markAnswered()
-	c.sessionAnswered(res)
+	c.sessionAnswered(cs.InviteRequest, res)
 	// startMedia sets Keys and Negotiated; EventAnswered follows it, so that a reader of the
 	// event finds them set.
 	if early.body != nil {

@@ -181,7 +181,7 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction) error {
 		return fmt.Errorf("client: re-INVITE answer refused: %w", err)
 	}
 	c.apply(n)
-	c.sessionAnswered(res)
+	c.sessionAnswered(req, res)
 	return nil
 }
 

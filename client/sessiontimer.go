@@ -162,15 +162,22 @@ func (c *Call) sessionOffer(req *sip.Request, ask time.Duration, minSE time.Dura
 	}
 }
 
-// sessionAnswered takes the 2xx to our INVITE or re-INVITE (§7.2): with Session-Expires, its
+// sessionAnswered takes the 2xx to our INVITE or re-INVITE req (§7.2): with Session-Expires, its
 // interval, refresher=uac meaning us (a 2xx without the parameter breaks §9; we then refresh
-// ourselves, which keeps the session alive either way); without it, no session timer.
-func (c *Call) sessionAnswered(res *sip.Response) {
+// ourselves, which keeps the session alive either way). Without it the UAS does not do session
+// timers: when req asked for one, we refresh ourselves with the interval asked, "as if the
+// Session-Expires header field were in the 2xx response ... with a refresher parameter of
+// value 'uac'" (§7.2); otherwise no session timer.
+func (c *Call) sessionAnswered(req *sip.Request, res *sip.Response) {
 	se, ok, err := sessionExpiresOf(res)
 	if err != nil {
-		c.log.Warn("2xx with a malformed Session-Expires; no session timer", "error", err)
+		c.log.Warn("2xx with a malformed Session-Expires; taken as absent", "error", err)
 	}
 	if !ok {
+		if asked, hasAsked, _ := sessionExpiresOf(req); hasAsked {
+			c.armSession(asked.interval, true)
+			return
+		}
 		c.armSession(0, false)
 		return
 	}
@@ -187,7 +194,10 @@ func (p *Phone) sessionTooSmall(req *sip.Request) (*sip.Response, error) {
 	if _, err := minSEOf(req); err != nil {
 		return nil, err
 	}
-	if !ok || se.interval >= p.minSE {
+	// A UAC without Supported: timer cannot act on a 422, so refusing it would only fail the
+	// call: its interval is raised to our Min-SE in the 2xx instead (sessionAnswer; RFC 4028
+	// erratum 1687, as §8.1 says for proxies).
+	if !ok || se.interval >= p.minSE || !supportsTimer(req) {
 		return nil, nil
 	}
 	res := sip.NewResponseFromRequest(req, 422, "Session Interval Too Small", nil)
@@ -221,6 +231,7 @@ func (c *Call) sessionAnswer(req *sip.Request, res *sip.Response) {
 		c.armSession(0, false)
 		return
 	}
+	interval = max(interval, p.minSE) // only a UAC without timers asks for less (sessionTooSmall)
 	r := se.refresher
 	if r == "" || (r == "uac" && !uacTimer) {
 		r = "uas"
@@ -307,18 +318,19 @@ func (c *Call) refreshSession(gen uint64) {
 	c.mu.Unlock()
 }
 
-// sessionExpired ends a session nobody refreshed (§10): BYE, and the call ends By Local with
-// reason "session timer expired".
+// sessionTimerReason is the Reason of our BYE at expiry (RFC 3326 §2: protocol SIP with the
+// status code whose meaning fits, 408 Request Timeout).
+const sessionTimerReason = `SIP;cause=408;text="Session timer expired"`
+
+// sessionExpired ends a session nobody refreshed (§10): the call ends By Local with reason
+// "session timer expired" at once, and a BYE with Reason: SIP;cause=408 goes in the
+// background, since a peer that stopped refreshing may not answer it either.
 func (c *Call) sessionExpired(gen uint64) {
 	if !c.sessionCurrent(gen) {
 		return
 	}
 	c.log.Warn("session timer expired; sending BYE (RFC 4028 §10)")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.bye(ctx, "session timer expired"); err != nil {
-		c.log.Info("BYE at session expiry", "error", err)
-	}
+	c.byeAndEnd("session timer expired", sip.NewHeader("Reason", sessionTimerReason))
 }
 
 // stopSession stops the session timer (the call ended).

@@ -259,6 +259,11 @@ func TestSessionTimerNegotiation(t *testing.T) {
 		}
 		req = sip.NewRequest(sip.INVITE, sip.Uri{User: "bob", Host: "127.0.0.1"})
 		req.AppendHeader(sip.NewHeader("x", "60"))
+		// Without Supported: timer the UAC could not act on a 422: no refusal (erratum 1687).
+		if res, err := p.sessionTooSmall(req); err != nil || res != nil {
+			t.Fatalf("x: 60 without Supported: timer gives %v, %v; want no refusal", res, err)
+		}
+		req.AppendHeader(sip.NewHeader("k", "timer"))
 		res, err := p.sessionTooSmall(req)
 		if err != nil || res == nil || res.StatusCode != 422 || res.GetHeader("Min-SE").Value() != "90" {
 			t.Fatalf("compact x: 60 gives %v, %v; want 422 with Min-SE 90", res, err)
