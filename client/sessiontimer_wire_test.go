@@ -292,6 +292,11 @@ func TestSessionTimerUASNegotiation(t *testing.T) {
 				t.Errorf("Warning %q, want %q in it", w, tc.warningHas)
 			}
 			if tc.code != 200 {
+				// The ACK of a non-2xx final response is in its INVITE's transaction (RFC 3261
+				// §17.1.1.3: same branch, the response's To).
+				uac.send(fmt.Sprintf("ACK %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKst%d\r\nMax-Forwards: 70\r\n"+
+					"From: <sip:carol@%s>;tag=c1\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+					bu.String(), me, i, me, res.To().Value(), callID))
 				return
 			}
 			var cb *Call
