@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -39,50 +38,6 @@ func (s sessionExpires) String() string {
 		v += ";refresher=" + s.refresher
 	}
 	return v
-}
-
-// sessionSeconds reads the delta-seconds of Session-Expires or Min-SE: at least 1 s and at most
-// maxSessionInterval.
-func sessionSeconds(v string) (time.Duration, error) {
-	d, ok := parseDeltaSeconds(v)
-	if !ok || d == 0 || d > maxSessionInterval {
-		return 0, fmt.Errorf("%q is not delta-seconds in 1..%d", v, int64(maxSessionInterval/time.Second))
-	}
-	return d, nil
-}
-
-// parseSessionExpires parses a Session-Expires value; a refresher other than uac or uas, or a
-// parameter without a name, is an error (§4 grammar).
-func parseSessionExpires(v string) (sessionExpires, error) {
-	parts := strings.Split(v, ";")
-	d, err := sessionSeconds(strings.TrimSpace(parts[0]))
-	if err != nil {
-		return sessionExpires{}, fmt.Errorf("Session-Expires: %w", err)
-	}
-	se := sessionExpires{interval: d}
-	for _, p := range parts[1:] {
-		name, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-		name, val = strings.ToLower(strings.TrimSpace(name)), strings.ToLower(strings.TrimSpace(val))
-		switch {
-		case name == "":
-			return sessionExpires{}, fmt.Errorf("Session-Expires: empty parameter in %q", v)
-		case name == "refresher" && (val == "uac" || val == "uas") && se.refresher == "":
-			se.refresher = val
-		case name == "refresher":
-			return sessionExpires{}, fmt.Errorf("Session-Expires: refresher %q, want one uac or uas", val)
-		}
-	}
-	return se, nil
-}
-
-// parseMinSE parses a Min-SE value (RFC 4028 §5: delta-seconds *(SEMI generic-param)).
-func parseMinSE(v string) (time.Duration, error) {
-	d, _, _ := strings.Cut(v, ";")
-	n, err := sessionSeconds(strings.TrimSpace(d))
-	if err != nil {
-		return 0, fmt.Errorf("Min-SE: %w", err)
-	}
-	return n, nil
 }
 
 // headers is what requests and responses share for reading header fields.
