@@ -82,6 +82,13 @@
 //     the codec is refused with 488; a 491 Request Pending is retried once after
 //     §14.1's wait (2.1–4 s as owner of the Call-ID, else 0–2 s). While our direction does not send (recvonly, inactive),
 //     no RTP goes out (media.Stream.SetSending); RTCP continues (RFC 3264 §5.1).
+//   - Session timers (sessiontimer.go; RFC 4028 §4–§10): Supported: timer always, and with
+//     Config.SessionExpires Session-Expires and Min-SE on INVITE and re-INVITE, one retry
+//     after a 422 with its Min-SE (§7.4); as UAS 422 below our Min-SE to a UAC that supports
+//     timers (§9), Session-Expires in the 2xx with the refresher of §9's table; we refresh
+//     with a peer that does not do timers (§7.2). The refresher re-INVITEs with the current
+//     SDP at half the interval; a session not refreshed min(32 s, interval/3) before it
+//     expires gets BYE with Reason: SIP;cause=408 (RFC 3326) and ends By Local.
 //   - Media: media.Stream started from the negotiated SDP: the peer's address (latching to
 //     the first authenticated packet, RFC 4961), RTCP-mux (RFC 5761) as negotiated, otherwise
 //     RTCP on the port of a=rtcp (RFC 3605) or port + 1; SRTP keys per direction (RFC 3711,

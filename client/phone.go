@@ -90,11 +90,15 @@ type Config struct {
 	// SessionExpires, when not 0, asks for SIP session timers (RFC 4028) on our INVITEs, and
 	// on calls we answer whose INVITE did not ask: the session is refreshed by re-INVITE at
 	// half this interval (by whichever side the 2xx names) and ended with BYE when no refresh
-	// came min(32 s, interval/3) before it expires. Without it we still support timers a peer
-	// asks for (Supported: timer). At least MinSE; RFC 4028 §4 recommends 1800 s.
+	// came min(32 s, interval/3) before it expires: the call then ends By Local with reason
+	// "session timer expired" and the BYE carries Reason: SIP;cause=408 (RFC 3326). When the
+	// peer's 2xx has no Session-Expires (it does not do timers), we refresh (§7.2). Without
+	// it we still support timers a peer asks for (Supported: timer). At least MinSE; RFC 4028
+	// §4 recommends 1800 s.
 	SessionExpires time.Duration
 	// MinSE is the shortest session interval we accept (RFC 4028 §5): an INVITE asking for
-	// less gets 422 with this Min-SE. 0: 90 s, which is also the least allowed.
+	// less gets 422 with this Min-SE, or, from a UAC without Supported: timer, which could not
+	// act on a 422, has its interval raised to it in our 2xx. 0: 90 s, the least allowed.
 	MinSE time.Duration
 	// sessionFloor replaces RFC 4028's 90 s floor in this package's tests, so that they can
 	// run session timers of a few seconds. Zero outside tests.
