@@ -164,7 +164,8 @@ func (p *Phone) sessionTooSmall(req *sip.Request) (*sip.Response, error) {
 // arms it. The request's interval is taken (reduced to Config.SessionExpires when that is
 // shorter, never below the request's Min-SE or ours); without one we ask for
 // Config.SessionExpires ourselves, or run no timer. The refresher is what the request named,
-// else the UAC when it supports timers, else us; refresher=uac needs Require: timer.
+// else the UAC when it supports timers, else us; Require: timer goes with refresher=uac and
+// whenever the UAC supports timers.
 func (c *Call) sessionAnswer(req *sip.Request, res *sip.Response) {
 	p := c.p
 	se, ok, _ := sessionExpiresOf(req) // checked by sessionTooSmall
@@ -195,7 +196,9 @@ func (c *Call) sessionAnswer(req *sip.Request, res *sip.Response) {
 		}
 	}
 	res.AppendHeader(sip.NewHeader("Session-Expires", sessionExpires{interval: interval, refresher: r}.String()))
-	if r == "uac" {
+	if r == "uac" || uacTimer {
+		// §9: MUST with refresher=uac (the UAC has to act on it), SHOULD with uas when the
+		// UAC supports timers.
 		res.AppendHeader(sip.NewHeader("Require", "timer"))
 	}
 	c.armSession(interval, r == "uas")

@@ -247,7 +247,7 @@ func TestSessionTimerUAC422Twice(t *testing.T) {
 
 // The UAS side on the wire (RFC 4028 §9), for INVITEs from a bare UAC: too small with
 // Supported: timer → 422 with our Min-SE; a longer interval is lowered to ours with the
-// refresher left to the UAC (Require: timer, which refresher=uac needs); too small without
+// refresher left to the UAC (Require: timer whenever the UAC supports timers); too small without
 // support → raised to our Min-SE, we refresh, no Require; malformed → 400 naming the header.
 func TestSessionTimerUASNegotiation(t *testing.T) {
 	b := newPhoneCfg(t, Config{User: "bob", SessionExpires: 1800 * time.Second, MinSE: 120 * time.Second, AutoAnswer: &CallOptions{}})
@@ -261,7 +261,7 @@ func TestSessionTimerUASNegotiation(t *testing.T) {
 	}{
 		{"Supported: timer\r\nSession-Expires: 100\r\n", 422, "", "120", false, false, ""},
 		{"Supported: timer\r\nSession-Expires: 3600\r\n", 200, "1800;refresher=uac", "", true, false, ""},
-		{"Supported: timer\r\nSession-Expires: 1000;refresher=uas\r\nMin-SE: 1000\r\n", 200, "1000;refresher=uas", "", false, true, ""},
+		{"Supported: timer\r\nSession-Expires: 1000;refresher=uas\r\nMin-SE: 1000\r\n", 200, "1000;refresher=uas", "", true, true, ""},
 		{"Session-Expires: 100\r\n", 200, "120;refresher=uas", "", false, true, ""},
 		{"k: timer\r\n", 200, "1800;refresher=uac", "", true, false, ""},
 		{"Supported: timer\r\nSession-Expires: abc\r\n", 400, "", "", false, false, "Session-Expires"},
