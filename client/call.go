@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/imsphone/imsphone/client/sdpoa"
 	"github.com/imsphone/imsphone/keymgmt"
 	"github.com/imsphone/imsphone/media"
@@ -59,6 +60,8 @@ type Call struct {
 	reinviteMu sync.Mutex
 	ackCSeq    uint32
 	ackWait    chan struct{}
+	// stimer is the RFC 4028 session timer (sessiontimer.go).
+	stimer sessionTimer
 
 	// Outgoing.
 	cs           *sipgo.DialogClientSession
@@ -214,6 +217,7 @@ func (c *Call) end(by Party, code int, reason, warning string) {
 			st = ms.stop()
 		}
 		c.cancel()
+		c.stopSession()
 		e := Event{Kind: EventEnded, Time: time.Now(), By: by, Code: code, Reason: reason, Warning: warning, Stats: st}
 		c.final = e
 		c.evMu.Lock()
@@ -270,6 +274,73 @@ func (c *Call) send(ctx context.Context, d decision) error {
 	}
 }
 
+// bye sends BYE on the established call (RFC 3261 §15) and ends it By Local with reason.
+func (c *Call) bye(ctx context.Context, reason string) error {
+	err := c.sendBye(ctx)
+	c.end(Local, 0, reason, "")
+	if err != nil {
+		return fmt.Errorf("client: BYE: %w", err)
+	}
+	return nil
+}
+
+// sendBye sends BYE on the established call (RFC 3261 §15) with these extra headers.
+func (c *Call) sendBye(ctx context.Context, hdrs ...sip.Header) error {
+	c.mu.Lock()
+	cs, ss := c.cs, c.ss
+	c.mu.Unlock()
+	if len(hdrs) == 0 {
+		if c.outgoing {
+			return cs.Bye(ctx)
+		}
+		return ss.Bye(ctx)
+	}
+	// The request sipgo's Bye builds (remote target from the Contact of the 2xx or of the
+	// INVITE, §12.1), with our headers added; the dialog fills in the rest.
+	if c.outgoing {
+		target := cs.InviteRequest.Recipient
+		if ct := cs.InviteResponse.Contact(); ct != nil {
+			target = ct.Address
+		}
+		req := sip.NewRequest(sip.BYE, *target.Clone())
+		for _, h := range hdrs {
+			req.AppendHeader(h)
+		}
+		return cs.WriteBye(ctx, req)
+	}
+	req := sip.NewRequest(sip.BYE, *ss.InviteRequest.Contact().Address.Clone())
+	req.SetTransport(ss.InviteRequest.Transport())
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	return ss.WriteBye(ctx, req)
+}
+
+// byeAndEnd ends an established call By Local with reason at once and sends BYE with hdrs
+// in the background (unless the peer's BYE is being handled): for ends the user did not ask
+// for, where the peer may be gone and never answer the BYE.
+func (c *Call) byeAndEnd(reason string, hdrs ...sip.Header) {
+	c.mu.Lock()
+	remoteBye := c.remoteBye
+	c.mu.Unlock()
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	if remoteBye {
+		return
+	}
+	c.end(Local, 0, reason, "")
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
+		defer cancel()
+		if err := c.sendBye(ctx, hdrs...); err != nil {
+			c.log.Info("BYE not answered", "reason", reason, "error", err)
+		}
+	}()
+}
+
 // Hangup ends the call: CANCEL before the answer of an outgoing call (RFC 3261 §9), 603 Decline
 // for an incoming call not yet answered, else BYE (§15). It returns when the call has ended.
 func (c *Call) Hangup(ctx context.Context) error {
@@ -279,7 +350,7 @@ func (c *Call) Hangup(ctx context.Context) error {
 	default:
 	}
 	c.mu.Lock()
-	answered, cs, ss, cancelInvite, remoteBye := c.answered, c.cs, c.ss, c.cancelInvite, c.remoteBye
+	answered, cancelInvite, remoteBye := c.answered, c.cancelInvite, c.remoteBye
 	c.mu.Unlock()
 	switch {
 	case remoteBye:
@@ -295,17 +366,9 @@ func (c *Call) Hangup(ctx context.Context) error {
 		if err != nil && !errors.Is(err, ErrCallEnded) {
 			return err
 		}
-	case c.outgoing:
-		err := cs.Bye(ctx)
-		c.end(Local, 0, "BYE", "")
-		if err != nil {
-			return fmt.Errorf("client: BYE: %w", err)
-		}
 	default:
-		err := ss.Bye(ctx)
-		c.end(Local, 0, "BYE", "")
-		if err != nil {
-			return fmt.Errorf("client: BYE: %w", err)
+		if err := c.bye(ctx, "BYE"); err != nil {
+			return err
 		}
 	}
 	select {

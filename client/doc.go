@@ -88,6 +88,13 @@
 //     new key. Each new key is a new SRTP context with ROC 0 (media.Stream.ReplaceKeys); the
 //     answerer receives with the new key from its answer on and sends with it from the ACK on,
 //     the offerer switches both on the 2xx, and a refused or failed rekey keeps the old keys.
+//   - Session timers (sessiontimer.go; RFC 4028 §4–§10): Supported: timer always, and with
+//     Config.SessionExpires Session-Expires and Min-SE on INVITE and re-INVITE, one retry
+//     after a 422 with its Min-SE (§7.4); as UAS 422 below our Min-SE to a UAC that supports
+//     timers (§9), Session-Expires in the 2xx with the refresher of §9's table; we refresh
+//     with a peer that does not do timers (§7.2). The refresher re-INVITEs with the current
+//     SDP at half the interval; a session not refreshed min(32 s, interval/3) before it
+//     expires gets BYE with Reason: SIP;cause=408 (RFC 3326) and ends By Local.
 //   - Media: media.Stream started from the negotiated SDP: the peer's address (latching to
 //     the first authenticated packet, RFC 4961), RTCP-mux (RFC 5761) as negotiated, otherwise
 //     RTCP on the port of a=rtcp (RFC 3605) or port + 1; SRTP keys per direction (RFC 3711,

@@ -57,7 +57,8 @@ func (p *Phone) Dial(ctx context.Context, target string, opts CallOptions) (*Cal
 	c.mu.Lock()
 	c.origin, c.baseDir = p.origin(), opts.Direction
 	c.mu.Unlock()
-	d := &dialing{ctx: ctx, to: to, opts: opts, stream: stream, fromTag: sip.GenerateTagN(16)}
+	d := &dialing{ctx: ctx, to: to, opts: opts, stream: stream, fromTag: sip.GenerateTagN(16),
+		sessionAsk: p.cfg.SessionExpires, minSE: p.minSE}
 	if t := p.cfg.NoAnswerTimeout; t > 0 {
 		d.noAnswerAt = time.Now().Add(t)
 	}
@@ -79,6 +80,10 @@ type dialing struct {
 	// noAnswerAt ends the wait for an answer (Config.NoAnswerTimeout; zero: none). It counts
 	// from the first INVITE, across a challenge or a second offer.
 	noAnswerAt time.Time
+	// sessionAsk and minSE are the Session-Expires and Min-SE we send (RFC 4028 §7.1), raised
+	// once by a 422 (§7.4, retried422).
+	sessionAsk, minSE time.Duration
+	retried422        bool
 }
 
 // errNoAnswer cancels an INVITE at Config.NoAnswerTimeout.
@@ -122,6 +127,7 @@ func (c *Call) sendInvite(d *dialing, off *keymgmt.Offer) error {
 		req.AppendHeader(sip.NewHeader("P-Preferred-Identity", ppi))
 	}
 	p.preloadRoute(req)
+	c.sessionOffer(req, d.sessionAsk, d.minSE)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
 	p.outOfDialog(req)
@@ -227,6 +233,23 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 			if err := c.sendInvite(d, &keymgmt.Offer{}); err != nil {
 				c.end(Local, 0, err.Error(), "")
 			}
+		case errors.As(err, &de) && de.Res.StatusCode == 422 && !d.retried422 && inviteCtx.Err() == nil && early.body == nil:
+			// RFC 4028 §7.4: retry once with the Min-SE the 422 demands, as interval and
+			// Min-SE both; a fresh offer, since a MIKEY ticket is for one use.
+			minSE, merr := minSEOf(de.Res)
+			if merr != nil || de.Res.GetHeader("Min-SE") == nil || minSE <= d.sessionAsk {
+				c.end(Remote, de.Res.StatusCode, de.Res.Reason, warningOf(de.Res))
+				return
+			}
+			c.log.Info("session interval too small; retrying (RFC 4028 §7.4)", "min_se", minSE)
+			d.retried422, d.sessionAsk, d.minSE = true, minSE, max(d.minSE, minSE)
+			off2, oerr := c.p.keys.Offer(d.ctx, d.stream)
+			if oerr == nil {
+				oerr = c.sendInvite(d, off2)
+			}
+			if oerr != nil {
+				c.end(Local, 0, oerr.Error(), "")
+			}
 		case errors.As(err, &de):
 			c.end(Remote, de.Res.StatusCode, de.Res.Reason, warningOf(de.Res))
 		case inviteCtx.Err() != nil:
@@ -292,6 +315,7 @@ func (c *Call) runOutgoing(waitCtx context.Context, d *dialing, off *keymgmt.Off
 		return
 	}
 	c.markAnswered()
+	c.sessionAnswered(cs.InviteRequest, res)
 	// startMedia sets Keys and Negotiated; EventAnswered follows it, so that a reader of the
 	// event finds them set.
 	if early.body != nil {

@@ -74,6 +74,11 @@ type Config struct {
 	AutoAnswer *CallOptions
 	// IncomingQueue bounds calls waiting on Incoming (default 8); beyond it a call gets 486.
 	IncomingQueue int
+	// TCPIdle is how long a TCP connection a Phone on UDP opened (for a request over 1300
+	// octets, or a next hop naming TCP) stays open once no transaction and no call uses it;
+	// then it is closed with our FIN. 0: 64*T1 = 32 s, RFC 3261 §18's RECOMMENDED minimum
+	// (the longest a transaction takes to terminate); negative: closed at once.
+	TCPIdle time.Duration
 	// NoAnswerTimeout, when not 0, bounds how long a call may stay unanswered. An outgoing
 	// call not answered within it (counted from its first INVITE) is CANCELled (RFC 3261
 	// §9.1) and ends By Local with reason "no answer" and the 487 its INVITE then gets. An
@@ -82,6 +87,22 @@ type Config struct {
 	// available; 408, §21.4.9, is for a server that could not produce a response in time) and
 	// ends By Local with reason "no answer". Auto-answered calls do not wait.
 	NoAnswerTimeout time.Duration
+	// SessionExpires, when not 0, asks for SIP session timers (RFC 4028) on our INVITEs, and
+	// on calls we answer whose INVITE did not ask: the session is refreshed by re-INVITE at
+	// half this interval (by whichever side the 2xx names) and ended with BYE when no refresh
+	// came min(32 s, interval/3) before it expires: the call then ends By Local with reason
+	// "session timer expired" and the BYE carries Reason: SIP;cause=408 (RFC 3326). When the
+	// peer's 2xx has no Session-Expires (it does not do timers), we refresh (§7.2). Without
+	// it we still support timers a peer asks for (Supported: timer). At least MinSE; RFC 4028
+	// §4 recommends 1800 s.
+	SessionExpires time.Duration
+	// MinSE is the shortest session interval we accept (RFC 4028 §5): an INVITE asking for
+	// less gets 422 with this Min-SE, or, from a UAC without Supported: timer, which could not
+	// act on a 422, has its interval raised to it in our 2xx. 0: 90 s, the least allowed.
+	MinSE time.Duration
+	// sessionFloor replaces RFC 4028's 90 s floor in this package's tests, so that they can
+	// run session timers of a few seconds. Zero outside tests.
+	sessionFloor time.Duration
 	// StatsInterval, when not 0, sends an EventStats every interval during media.
 	StatsInterval time.Duration
 	// RTCPMinInterval is passed to media (0: RFC 3550's 5 s).
@@ -140,6 +161,8 @@ type Phone struct {
 	cli        *sipgo.Client
 	dua        *sipgo.DialogUA
 	keys       *keymgmt.Negotiator
+	// minSE is Config.MinSE with its default (RFC 4028 §5).
+	minSE time.Duration
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -156,6 +179,9 @@ type Phone struct {
 	routeOwner   *Registration
 
 	keyLogMu sync.Mutex
+
+	// conns closes the TCP/TLS connections in order (conn.go).
+	conns *tcpConns
 
 	// after is the timer of registration refreshes and retries (tests replace it).
 	after func(time.Duration) <-chan time.Time
@@ -180,8 +206,27 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if cfg.IncomingQueue <= 0 {
 		cfg.IncomingQueue = 8
 	}
+	if cfg.TCPIdle == 0 {
+		cfg.TCPIdle = 64 * sip.T1
+	}
 	if cfg.Security.Mode == "" {
 		cfg.Security.Mode = keymgmt.ModeNone
+	}
+	floor := minSEFloor
+	if cfg.sessionFloor > 0 {
+		floor = cfg.sessionFloor
+	}
+	minSE := cfg.MinSE
+	if minSE == 0 {
+		minSE = minSEFloor
+	}
+	switch {
+	case minSE < floor || minSE > maxSessionInterval:
+		return nil, fmt.Errorf("client: MinSE %v outside %v..%v (RFC 4028 §5)", cfg.MinSE, floor, maxSessionInterval)
+	case cfg.SessionExpires != 0 && (cfg.SessionExpires < minSE || cfg.SessionExpires > maxSessionInterval):
+		return nil, fmt.Errorf("client: SessionExpires %v outside MinSE %v..%v (RFC 4028 §4)", cfg.SessionExpires, minSE, maxSessionInterval)
+	case cfg.SessionExpires%time.Second != 0 || minSE%time.Second != 0:
+		return nil, errors.New("client: SessionExpires and MinSE are whole seconds (delta-seconds, RFC 4028 §4, §5)")
 	}
 	keys, err := keymgmt.New(keymgmt.Config{Policy: cfg.Security, Rand: cfg.Rand, KMS: cfg.KMS})
 	if err != nil {
@@ -240,9 +285,10 @@ func NewPhone(cfg Config) (*Phone, error) {
 	}
 	p := &Phone{cfg: cfg, log: cfg.Logger.With("ua", cfg.User), conn: conn, tcp: tcpL, proxyRoute: proxyRoute, addr: ap, served: make(chan struct{}),
 		uac: map[string]*Call{}, uas: map[string]*Call{}, calls: map[*Call]struct{}{},
-		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys,
+		incoming: make(chan *Call, cfg.IncomingQueue), keys: keys, minSE: minSE,
 		regs: map[*Registration]struct{}{}, after: realAfter}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.conns = newTCPConns(p)
 	if p.aor = aor; cfg.AOR == "" {
 		p.aor = p.URI()
 	}
@@ -302,7 +348,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 			if cfg.Transport == "tls" {
 				serve = p.srv.ServeTLS
 			}
-			if err := serve(tcpL); err != nil && !errors.Is(err, net.ErrClosed) {
+			if err := serve(p.conns.listener(tcpL)); err != nil && !errors.Is(err, net.ErrClosed) {
 				p.log.Debug("SIP TCP serve ended", "error", err)
 			}
 		}()
@@ -437,6 +483,8 @@ func (p *Phone) Close() error {
 		}
 	}
 	p.cancel()
+	// Our FIN on every connection before sipgo's hard close (conn.go).
+	p.conns.close()
 	p.ua.Close()
 	p.conn.Close()
 	if p.tcp != nil {
@@ -463,6 +511,8 @@ func (p *Phone) register(m map[string]*Call, id string, c *Call) {
 }
 
 func (p *Phone) forget(c *Call) {
+	// A connection kept for this call may close now (after p.mu is released).
+	defer p.conns.check()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.calls, c)
@@ -473,6 +523,21 @@ func (p *Phone) forget(c *Call) {
 			}
 		}
 	}
+}
+
+// anyCallLive says whether one of these Call-IDs is a call that has not ended.
+func (p *Phone) anyCallLive(ids map[string]struct{}) bool {
+	if len(ids) == 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.calls {
+		if _, ok := ids[c.CallID]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Phone) lookup(m map[string]*Call, id string) *Call {

@@ -22,7 +22,7 @@ func (c *Call) Hold(ctx context.Context) error {
 	c.mu.Lock()
 	dir := c.baseDir.Intersect(sdpoa.SendOnly)
 	c.mu.Unlock()
-	return c.reinvite(ctx, dir, false)
+	return c.reinvite(ctx, dir)
 }
 
 // Resume takes the call off hold with a re-INVITE offering the original direction.
@@ -30,7 +30,7 @@ func (c *Call) Resume(ctx context.Context) error {
 	c.mu.Lock()
 	dir := c.baseDir
 	c.mu.Unlock()
-	return c.reinvite(ctx, dir, false)
+	return c.reinvite(ctx, dir)
 }
 
 // sessionLocal is our m-line for a re-offer or re-answer: the same addresses, RTCP-mux and
@@ -80,10 +80,34 @@ func (c *Call) apply(n *sdpoa.Negotiated, k *keymgmt.Keys) {
 // errRequestPending marks a re-INVITE answered 491 Request Pending.
 var errRequestPending = errors.New("491 Request Pending")
 
-// reinvite sends a re-INVITE for dir, with new keys when rekey is set (Rekey). A 491 (the
-// peer's own INVITE transaction is still open, RFC 3261 §14.1) is retried once after §14.1's wait: 2.1 to 4 s when we own the Call-ID
-// (we placed the call), 0 to 2 s otherwise, in 10 ms steps.
-func (c *Call) reinvite(ctx context.Context, dir sdpoa.Direction, rekey bool) error {
+// finalError is a non-2xx final response to an in-dialog request of ours.
+type finalError struct {
+	code            int
+	reason, warning string
+}
+
+func (e *finalError) Error() string {
+	return strings.TrimSpace(fmt.Sprintf("%d %s %s", e.code, e.reason, e.warning))
+}
+
+// Unwrap makes a 491 match errRequestPending.
+func (e *finalError) Unwrap() error {
+	if e.code == sip.StatusRequestPending {
+		return errRequestPending
+	}
+	return nil
+}
+
+// reinvite sends a re-INVITE for dir that keeps the keys (hold, resume, session refresh).
+func (c *Call) reinvite(ctx context.Context, dir sdpoa.Direction) error {
+	return c.reinviteKeys(ctx, dir, false)
+}
+
+// reinviteKeys sends a re-INVITE for dir, with new keys when rekey is set (Rekey). A 491 (the
+// peer's own INVITE transaction is still open, RFC 3261 §14.1) is retried once after §14.1's
+// wait: 2.1 to 4 s when we own the Call-ID (we placed the call), 0 to 2 s otherwise, in 10 ms
+// steps.
+func (c *Call) reinviteKeys(ctx context.Context, dir sdpoa.Direction, rekey bool) error {
 	c.reinviteMu.Lock()
 	defer c.reinviteMu.Unlock()
 	err := c.reinviteOnce(ctx, dir, rekey)
@@ -147,6 +171,7 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction, rekey bool
 		return err
 	}
 	req := sip.NewRequest(sip.INVITE, *target.Clone())
+	c.sessionOffer(req, c.p.cfg.SessionExpires, c.p.minSE)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
 	var res *sip.Response
@@ -160,10 +185,7 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction, rekey bool
 	}
 	if !res.IsSuccess() {
 		// RFC 3261 §14.1: a failed re-INVITE leaves the session as it was.
-		if res.StatusCode == 491 {
-			return fmt.Errorf("client: re-INVITE refused: %w %s", errRequestPending, warningOf(res))
-		}
-		return fmt.Errorf("client: re-INVITE refused: %d %s %s", res.StatusCode, res.Reason, warningOf(res))
+		return fmt.Errorf("client: re-INVITE refused: %w", &finalError{code: res.StatusCode, reason: res.Reason, warning: warningOf(res)})
 	}
 	ack := sip.NewRequest(sip.ACK, req.Recipient)
 	ack.AppendHeader(sip.HeaderClone(req.CSeq()))
@@ -211,6 +233,7 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction, rekey bool
 		}
 	}
 	c.apply(n, nk)
+	c.sessionAnswered(req, res)
 	return nil
 }
 
@@ -244,6 +267,14 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.mu.Unlock()
 	if !ready {
 		refuse(sip.StatusRequestPending, "Request Pending", "")
+		return
+	}
+	if tooSmall, err := c.p.sessionTooSmall(req); err != nil {
+		refuse(sip.StatusBadRequest, "Bad Request", err.Error())
+		return
+	} else if tooSmall != nil {
+		unlock()
+		tx.Respond(tooSmall) // RFC 4028 §9: 422 with our Min-SE
 		return
 	}
 	offer, err := sdpoa.Parse(req.Body())
@@ -316,6 +347,7 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := sip.NewSDPResponseFromRequest(req, body)
 	res.AppendHeader(&c.p.dua.ContactHDR)
+	c.sessionAnswer(req, res)
 	wait := make(chan struct{})
 	c.mu.Lock()
 	c.ackCSeq, c.ackWait = req.CSeq().SeqNo, wait

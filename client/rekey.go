@@ -33,7 +33,7 @@ func (c *Call) Rekey(ctx context.Context) error {
 	}
 	dir := c.neg.Direction
 	c.mu.Unlock()
-	return c.reinvite(ctx, dir, true)
+	return c.reinviteKeys(ctx, dir, true)
 }
 
 // runningStream returns the running stream, whose ReplaceKeys switches to new crypto contexts (a

@@ -181,6 +181,20 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		ds.Respond(r.code, r.reason, nil, hdrs...)
 		c.end(Local, r.code, r.reason, r.warning)
 	}
+	if tooSmall, err := p.sessionTooSmall(req); err != nil || tooSmall != nil {
+		// RFC 4028 §9: 422 with our Min-SE before anything else (no ringing, no KMS).
+		code, reason := 422, "Session Interval Too Small"
+		if err != nil {
+			code, reason = sip.StatusBadRequest, "Bad Request"
+			c.log.Info("INVITE refused", "code", code, "error", err)
+			ds.Respond(code, reason, nil, sip.NewHeader("Warning", warning(warnMiscellaneous, p.addr.String(), err.Error())))
+		} else {
+			c.log.Info("INVITE refused", "code", code, "min_se", p.minSE)
+			ds.Respond(code, reason, nil, tooSmall.GetHeader("Min-SE"))
+		}
+		c.end(Local, code, reason, "")
+		return
+	}
 	// The offer's SDP came over req's transport; our answer goes back the same way.
 	stream := keymgmt.Stream{Local: p.aor.String(), Remote: from, SecureSignalling: strings.EqualFold(req.Transport(), "TLS")}
 	offer, idx, lines, keys, rf := p.processOffer(c.ctx, req.Body(), stream)
@@ -280,7 +294,10 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		result(err)
 		return
 	}
-	if err := ds.RespondSDP(body); err != nil {
+	// From the dialog's copy of the INVITE, which carries our To tag.
+	res := sip.NewSDPResponseFromRequest(ds.InviteRequest, body)
+	c.sessionAnswer(req, res)
+	if err := ds.WriteResponse(res); err != nil {
 		c.end(Local, 0, "2xx not acknowledged: "+err.Error(), "")
 		result(err)
 		return

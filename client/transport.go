@@ -39,15 +39,14 @@ type transportChooser struct{ p *Phone }
 func (tc transportChooser) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
 	txl := tc.p.ua.TransactionLayer()
 	send := func() (sip.ClientTransaction, error) {
-		if req.IsAck() {
-			// The ACK for a 2xx is its own transaction-less request (RFC 3261 §13.2.2.4).
-			return nil, txl.Transport().WriteMsg(req)
+		if !strings.EqualFold(req.Transport(), "UDP") {
+			// Over a connection: tcpConns learns which one, and what keeps it open.
+			tc.p.conns.begin()
+			tx, err := sendNow(ctx, txl, req)
+			tc.p.conns.sent(req, tx, err)
+			return tx, err
 		}
-		tx, err := txl.Request(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		return tx, nil
+		return sendNow(ctx, txl, req)
 	}
 	via := req.Via()
 	if via == nil {
@@ -64,6 +63,14 @@ func (tc transportChooser) Request(ctx context.Context, req *sip.Request) (sip.C
 		req.Laddr = sip.Addr{IP: tc.p.addr.Addr().AsSlice(), Port: int(tc.p.addr.Port())}
 	}
 	if !strings.EqualFold(req.Transport(), "UDP") {
+		if tc.p.cfg.Transport == "udp" {
+			// A next hop naming TCP (RFC 3263 §4.1 transport parameter) gets a connection of
+			// our own from an ephemeral port, as below: sipgo would bind it to our UDP
+			// address, whose port our TCP listener holds ("bind: address already in use").
+			req.Laddr = sip.Addr{}
+			via.Transport = strings.ToUpper(req.Transport())
+			via.Port = 0
+		}
 		return send()
 	}
 	size := requestSize(req)
@@ -96,6 +103,20 @@ func (tc transportChooser) Request(ctx context.Context, req *sip.Request) (sip.C
 			req.Method, size, req.Destination(), err, uerr, sip.UDPMTUSize)
 	}
 	tc.p.log.Warn("TCP refused; large request sent over UDP (RFC 3261 §18.1.1)", "method", req.Method.String(), "octets", size, "to", req.Destination())
+	return tx, nil
+}
+
+// sendNow hands req to sipgo: a client transaction, or for an ACK a single write.
+func sendNow(ctx context.Context, txl *sip.TransactionLayer, req *sip.Request) (sip.ClientTransaction, error) {
+	if req.IsAck() {
+		// The ACK for a 2xx is its own transaction-less request (RFC 3261 §13.2.2.4).
+		return nil, txl.Transport().WriteMsg(req)
+	}
+	tx, err := txl.Request(ctx, req)
+	if err != nil {
+		// A nil *ClientTx in the interface would not compare equal to nil.
+		return nil, err
+	}
 	return tx, nil
 }
 

@@ -119,6 +119,9 @@ func (r *rxCrypto) replace(p SRTPParams) error {
 	}
 	r.prev, r.rxContext = r.rxContext, c
 	r.curSeen = false
+	if cap(r.scratch) < maxDatagram {
+		r.scratch = make([]byte, 0, maxDatagram) // no allocation per packet in the window
+	}
 	return nil
 }
 

@@ -218,6 +218,7 @@ func TestReplaceKeysMidCall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
+	t.Parallel()
 	cm := srtp.ProtectionProfileAes128CmHmacSha1_80
 	for _, tc := range []struct {
 		name          string

@@ -132,12 +132,15 @@ func newTxCrypto(p *SRTPParams, ssrc uint32) (*txCrypto, error) {
 func (t *txCrypto) protectRTP(dst, plain []byte, payloadLen int) ([]byte, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := append(dst[:0], plain...)
+	var out []byte
 	if t.ctx != nil {
+		// pion writes header and ciphertext into dst itself: no copy of plain first.
 		var err error
 		if out, err = t.ctx.EncryptRTP(dst[:0], plain, &t.hdr); err != nil {
 			return nil, err
 		}
+	} else {
+		out = append(dst[:0], plain...)
 	}
 	t.packets++
 	t.octets += uint64(payloadLen)

@@ -225,6 +225,12 @@ func TestProcessesCallAndAnswer(t *testing.T) {
 		caller := startProc(t, bin, "call", "call", "--allow-sdes-without-tls", "--listen", "127.0.0.1:0", "--security", "sdes", "--play", wav,
 			"--log-level", "warn", "sip:bob@"+addr)
 		check(t, caller, callee, rec, "media up: AES_CM_128_HMAC_SHA1_80, keys from sdes")
+		// Each process warns once that its SDES keys crossed SIP without TLS (RFC 4568 §8.3).
+		for _, p := range []*proc{caller, callee} {
+			if n := strings.Count(p.err.String(), "SDES keys in SDP over signalling without TLS"); n != 1 {
+				t.Errorf("%s: %d warnings about SDES without TLS in:\n%s", p.name, n, p.err)
+			}
+		}
 	})
 
 	t.Run("through imsphone lab", func(t *testing.T) {

@@ -39,10 +39,13 @@ type Account struct {
 	// MediaIP is where RTP binds and what SDP announces (default: the SIP socket's address).
 	MediaIP string `yaml:"media_ip"`
 	// Expires is the registration lifetime asked for (default 600s).
-	Expires  time.Duration `yaml:"expires"`
-	Security Security      `yaml:"security"`
-	KMS      KMSAccount    `yaml:"kms"`
-	BSF      BSFAccount    `yaml:"bsf"`
+	Expires time.Duration `yaml:"expires"`
+	// SessionExpires asks for SIP session timers on calls (RFC 4028; 0: only when the peer
+	// asks; at least 90s, 1800s recommended).
+	SessionExpires time.Duration `yaml:"session_expires"`
+	Security       Security      `yaml:"security"`
+	KMS            KMSAccount    `yaml:"kms"`
+	BSF            BSFAccount    `yaml:"bsf"`
 	// Codecs in preference order: PCMU, PCMA, telephone-event (default all three).
 	Codecs []string `yaml:"codecs"`
 }
@@ -330,6 +333,9 @@ func (a *Account) check(file string, root *yaml.Node) error {
 		if _, err := netip.ParseAddr(a.MediaIP); err != nil {
 			return bad("media_ip", "%q is not an IP address", a.MediaIP)
 		}
+	}
+	if a.SessionExpires != 0 && (a.SessionExpires < 90*time.Second || a.SessionExpires > 24*time.Hour || a.SessionExpires%time.Second != 0) {
+		return bad("session_expires", "%v is not a session interval: whole seconds from 90s to 24h (RFC 4028 §4, §5)", a.SessionExpires)
 	}
 	if a.Expires < 0 || (a.Expires > 0 && a.Expires < time.Second) {
 		return bad("expires", "%v is not a registration lifetime", a.Expires)

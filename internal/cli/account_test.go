@@ -98,6 +98,7 @@ func TestAccountErrorsNameFileLineField(t *testing.T) {
 		{"bsf url", "bsf:\n  url: nope\n", "a.yaml:2: bsf.url:"},
 		{"expires", "expires: 10ms\n", "a.yaml:1: expires:"},
 		{"expires type", "expires: soon\n", "a.yaml:1: expires: cannot unmarshal"},
+		{"session_expires too short", "session_expires: 60s\n", "a.yaml:1: session_expires: 1m0s is not a session interval"},
 		{"aka both", "credentials:\n  aka:\n    k: 465b5ce8b199b49faa5f0a2ee238a6bc\n    op: cdc202d5123e20f62b6d676ac72cb318\n    opc: cd63cb71954a9f4e48a5994e37a02baf\n", "a.yaml:2: credentials.aka: give exactly one"},
 		{"aka short k", "credentials:\n  aka:\n    k: 465b\n    opc: cd63cb71954a9f4e48a5994e37a02baf\n", "a.yaml:3: credentials.aka.k: 2 octets, want 16"},
 		{"aka amf", "credentials:\n  aka:\n    k: 465b5ce8b199b49faa5f0a2ee238a6bc\n    opc: cd63cb71954a9f4e48a5994e37a02baf\n    amf: 8\n", "a.yaml:5: credentials.aka.amf"},

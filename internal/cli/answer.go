@@ -32,8 +32,9 @@ After --max-calls calls (0: no limit) it de-registers and exits.
 
 Exit codes: 0 done (max-calls reached or interrupted), 1 registration failed or a call could not
 be answered, 2 usage or config error, 3 AKA network authentication failure.`,
-		Example: `  # peer to peer: answer one SDES call on 127.0.0.1:5064 and record it
-  imsphone answer --listen 127.0.0.1:5064 --security sdes --auto --max-calls 1 --record in.wav
+		Example: `  # peer to peer: answer one SDES call on 127.0.0.1:5064 and record it (SIP over UDP carries
+  # the SDES keys in clear text, RFC 4568 §8.3: only with the explicit permission)
+  imsphone answer --listen 127.0.0.1:5064 --security sdes --allow-sdes-without-tls --auto --max-calls 1 --record in.wav
 
   # registered in imsphone lab, answering with a tone, hanging up after 10 s
   imsphone answer -c lab/bob.yaml --auto --play tone:1000 --duration 10s

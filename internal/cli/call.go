@@ -44,8 +44,9 @@ DTMF, ended with code and reason) and a final statistics line. The call is hung 
 
 Exit codes: 0 the call was answered and ended normally, 1 it failed (refused, not answered,
 unreachable, registration failed), 2 usage or config error, 3 AKA network authentication failure.`,
-		Example: `  # peer to peer, no account: SDES-protected call playing a 440 Hz tone for 5 s
-  imsphone call --listen 127.0.0.1:5070 --security sdes --play tone:440 --duration 5s sip:bob@127.0.0.1:5064
+		Example: `  # peer to peer, no account: SDES-protected call playing a 440 Hz tone for 5 s (SIP over UDP
+  # carries the SDES keys in clear text, RFC 4568 §8.3: only with the explicit permission)
+  imsphone call --listen 127.0.0.1:5070 --security sdes --allow-sdes-without-tls --play tone:440 --duration 5s sip:bob@127.0.0.1:5064
 
   # through an IMS core (imsphone lab): register with AKA, KMS keys, play a file, record the answer
   imsphone call -c lab/alice.yaml --play hello.wav --record reply.wav sip:bob@home1.net

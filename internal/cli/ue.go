@@ -30,7 +30,7 @@ type accountFlags struct {
 	mediaIP, impu, impi, user     string
 	security, requirement, codecs string
 	kmsURL, bsfURL, transport     string
-	expires                       time.Duration
+	expires, sessionExpires       time.Duration
 	allowSDESWithoutTLS           bool
 }
 
@@ -51,6 +51,7 @@ func (f *accountFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.kmsURL, "kms-url", "", "KMS URL (overrides kms.urls)")
 	fl.StringVar(&f.bsfURL, "bsf-url", "", "BSF Ub URL (overrides bsf.url)")
 	fl.StringVar(&f.codecs, "codecs", "", "comma-separated codecs in preference order: PCMU,PCMA,telephone-event")
+	fl.DurationVar(&f.sessionExpires, "session-expires", 0, "ask for SIP session timers on calls, e.g. 1800s (RFC 4028; overrides session_expires)")
 	fl.DurationVar(&f.expires, "expires", 0, "registration lifetime to ask for (overrides expires; default 600s)")
 }
 
@@ -94,6 +95,9 @@ func (f *accountFlags) load(cmd *cobra.Command, needRegistrar bool) (*Account, e
 	}
 	if cmd.Flags().Changed("expires") {
 		acc.Expires = f.expires
+	}
+	if cmd.Flags().Changed("session-expires") {
+		acc.SessionExpires = f.sessionExpires
 	}
 	if cmd.Flags().Changed("allow-sdes-without-tls") {
 		acc.Security.AllowSDESWithoutTLS = f.allowSDESWithoutTLS
@@ -166,6 +170,7 @@ func (a *app) startUE(acc *Account, o ueOptions) (*ue, error) {
 		ListenAddr: acc.Listen, Transport: strings.ToLower(acc.Transport), User: acc.Identity.User, AOR: acc.Identity.IMPU, Security: policy,
 		Formats: acc.formats(), OutboundProxy: acc.OutboundProxy, AutoAnswer: o.autoAnswer,
 		IncomingQueue: o.queue, Rand: a.env.Rand, Logger: a.log, UserAgent: "imsphone/" + shortVersion(a.env.Version),
+		SessionExpires: acc.SessionExpires,
 	}
 	if o.keyLog != nil {
 		cfg.KeyLog = o.keyLog

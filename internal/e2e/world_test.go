@@ -62,7 +62,7 @@ type partyOpts struct {
 
 // mandatory is policy m, mandatory. The lab's SIP is TCP on loopback, so SDES calls carry the
 // explicit permission to send their keys without TLS (RFC 4568 §8.3; the refusal without it is
-// tested in package client).
+// tested in package client, and through the proxy in sdestls_test.go).
 func mandatory(m keymgmt.Mode) keymgmt.Policy {
 	return keymgmt.Policy{Mode: m, Requirement: keymgmt.Mandatory, AllowSDESWithoutTLS: m == keymgmt.ModeSDES}
 }

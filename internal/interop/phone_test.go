@@ -13,13 +13,23 @@ import (
 // suites (nil: the default list).
 func newPhone(t testing.TB, user string, suites []string, auto *client.CallOptions) *client.Phone {
 	t.Helper()
-	p, err := client.NewPhone(client.Config{
+	return newPhoneWith(t, user, suites, auto, nil)
+}
+
+// newPhoneWith is newPhone with the Config adjusted by mod before the Phone starts.
+func newPhoneWith(t testing.TB, user string, suites []string, auto *client.CallOptions, mod func(*client.Config)) *client.Phone {
+	t.Helper()
+	cfg := client.Config{
 		User:            user,
 		ListenAddr:      "127.0.0.1:0",
 		Security:        newPhoneSecurity(suites),
 		AutoAnswer:      auto,
 		RTCPMinInterval: 500 * time.Millisecond,
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	p, err := client.NewPhone(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -192,7 +192,7 @@ func TestSippInvite407DefaultSuites(t *testing.T) {
 	check(t, "SIPp", what)
 	if err := invite407(t, nil); err != nil {
 		if strings.Contains(err.Error(), "larger than MTU") {
-			clientGap(t, "SIPp", what, "the client sends the authenticated INVITE (> 1300 octets) by TCP per RFC 3261 §18.1.1; this SIPp listens on UDP only, and the fallback datagram is over sipgo's UDP limit")
+			clientGap(t, "SIPp", what, "the client sends the authenticated INVITE (> 1300 octets) by TCP per RFC 3261 §18.1.1; this SIPp listens on UDP only, and the fallback datagram is over sipgo's UDP limit. Tried with SIPp on TCP (-t t1) and the Phone on Transport tcp: SIPp 3.6.1's verifyauth answers 403 to the Proxy-Authorization over TCP even with one suite (the same flow passes over UDP); not explained yet")
 		}
 		t.Fatal(err)
 	}
