@@ -283,6 +283,12 @@ func (tc *tcpConns) close() {
 	for a := range accepted {
 		for _, network := range []string{"tcp", "tls"} {
 			if c := tc.lookup(network, a.RemoteAddr().String()); c != nil && c.Conn == net.Conn(a) {
+				// A server transaction that answered over it (an OPTIONS, say) releases its
+				// reference when it terminates, in a goroutine of its own: wait for that, or
+				// the release after the reader's would take sipgo's count below 0.
+				for c.Ref(0) > idleRefs() && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
 				tc.unpool(network, c)
 			}
 		}

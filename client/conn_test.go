@@ -378,8 +378,12 @@ func TestPhoneCloseAcceptedTCPInOrder(t *testing.T) {
 	tcpLog.waitRecord(t, i, "reader's reference released", func(r logRec) bool {
 		return r.msg == "TCP reference decrement" && r.attrs["dst"] == la.String()
 	})
-	if neg := tcpLog.find(mark, "TCP ref went negative"); len(neg) > 0 {
-		t.Fatalf("sipgo's reference count went negative on %s: %v", local, neg)
+	// Only this connection's records: sockets of earlier tests (the full suite runs real-time
+	// calls before this test) may still be closing and log about theirs.
+	for _, r := range tcpLog.find(mark, "TCP ref went negative") {
+		if r.attrs["dst"] == la.String() || r.attrs["ip"] == la.String() {
+			t.Fatalf("sipgo's reference count went negative on %s: %v", local, r)
+		}
 	}
 }
 
