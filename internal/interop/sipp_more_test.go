@@ -252,6 +252,30 @@ func TestSippBusy486(t *testing.T) {
 	s.wait(t, 10*time.Second)
 }
 
+// CANCEL before the answer: imsphone hangs up while SIPp rings; SIPp answers the CANCEL with
+// 200 and the INVITE with 487, which imsphone ACKs (SIPp waits for it); the call ends By Local
+// with 487.
+func TestSippCancel(t *testing.T) {
+	realTime(t)
+	version(t, "SIPp")
+	check(t, "SIPp", "CANCEL before the answer: 200 to CANCEL, 487 to the INVITE reported and ACKed")
+	s := startSipp(t, "uas_cancel", "", nil)
+	a := newPhone(t, "alice", nil, nil)
+	ctx := context.Background()
+	c, err := a.Dial(ctx, s.uri("sipp"), client.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, client.EventRinging, 10*time.Second)
+	if err := c.Hangup(ctx); err != nil && !errors.Is(err, client.ErrCallEnded) {
+		t.Fatal(err)
+	}
+	if e := waitEnded(t, c, 10*time.Second); e.By != client.Local || e.Code != 487 {
+		t.Fatalf("ended %v, want by us with 487", e)
+	}
+	s.wait(t, 10*time.Second)
+}
+
 // CANCEL race: imsphone hangs up while ringing, SIPp answers 200 to the INVITE before it
 // answers the CANCEL; imsphone must ACK the 2xx and send BYE (SIPp waits for both).
 func TestSippCancelRace(t *testing.T) {
