@@ -22,46 +22,22 @@ type earlyUAS struct {
 
 func newEarlyUAS(t *testing.T) *earlyUAS {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rtpConn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := listenUDP(t)
+	rtpConn := listenUDP(t)
 	u := &earlyUAS{conn: conn, rtp: rtpConn, invite: make(chan *sip.Request, 4), from: make(chan *net.UDPAddr, 4),
 		acks: make(chan *sip.Request, 16), byes: make(chan *sip.Request, 16)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := conn.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			m, err := sip.ParseMessage(append([]byte(nil), buf[:n]...))
-			if err != nil {
-				continue
-			}
-			req, ok := m.(*sip.Request)
-			if !ok {
-				continue
-			}
-			switch req.Method {
-			case sip.INVITE:
-				u.invite <- req
-				u.from <- from
-			case sip.ACK:
-				u.acks <- req
-			case sip.BYE:
-				conn.WriteToUDP([]byte(sip.NewResponseFromRequest(req, 200, "OK", nil).String()), from)
-				u.byes <- req
-			}
+	serveRequests(t, conn, "early UAS", true, func(req *sip.Request, from *net.UDPAddr) {
+		switch req.Method {
+		case sip.INVITE:
+			u.invite <- req
+			u.from <- from
+		case sip.ACK:
+			u.acks <- req
+		case sip.BYE:
+			conn.WriteToUDP([]byte(sip.NewResponseFromRequest(req, 200, "OK", nil).String()), from)
+			u.byes <- req
 		}
-	}()
-	t.Cleanup(func() { conn.Close(); rtpConn.Close(); <-done })
+	})
 	return u
 }
 

@@ -23,67 +23,42 @@ type forkingUAS struct {
 
 func newForkingUAS(t *testing.T) *forkingUAS {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rtpConn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := listenUDP(t)
+	rtpConn := listenUDP(t)
 	f := &forkingUAS{conn: conn, rtp: rtpConn, got: map[string][]sip.RequestMethod{}, seen: make(chan struct{}, 64)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := conn.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			m, err := sip.ParseMessage(append([]byte(nil), buf[:n]...))
-			if err != nil {
-				t.Errorf("forking UAS: %v", err)
-				continue
-			}
-			req, ok := m.(*sip.Request)
-			if !ok {
-				continue
-			}
-			switch req.Method {
-			case sip.INVITE:
-				ringing := sip.NewResponseFromRequest(req, 180, "Ringing", nil)
-				ringing.To().Params.Add("tag", "first")
-				conn.WriteToUDP([]byte(ringing.String()), from)
-				conn.WriteToUDP([]byte(f.ok(req, "first").String()), from)
-				// The fork's 2xx comes once the first is accepted (ACKed), and is retransmitted
-				// until ACKed (RFC 3261 §13.3.1.4).
-				fork := []byte(f.ok(req, "fork").String())
-				go func() {
-					for i := 0; i < 100 && !has(f.methods("first"), sip.ACK); i++ {
-						time.Sleep(20 * time.Millisecond)
-					}
-					for i := 0; i < 50 && !has(f.methods("fork"), sip.ACK); i++ {
-						conn.WriteToUDP(fork, from)
-						time.Sleep(100 * time.Millisecond)
-					}
-				}()
-			case sip.ACK, sip.BYE:
-				tag, _ := req.To().Params.Get("tag")
-				f.mu.Lock()
-				f.got[tag] = append(f.got[tag], req.Method)
-				f.mu.Unlock()
-				if req.Method == sip.BYE {
-					conn.WriteToUDP([]byte(sip.NewResponseFromRequest(req, 200, "OK", nil).String()), from)
+	serveRequests(t, conn, "forking UAS", false, func(req *sip.Request, from *net.UDPAddr) {
+		switch req.Method {
+		case sip.INVITE:
+			ringing := sip.NewResponseFromRequest(req, 180, "Ringing", nil)
+			ringing.To().Params.Add("tag", "first")
+			conn.WriteToUDP([]byte(ringing.String()), from)
+			conn.WriteToUDP([]byte(f.ok(req, "first").String()), from)
+			// The fork's 2xx comes once the first is accepted (ACKed), and is retransmitted
+			// until ACKed (RFC 3261 §13.3.1.4).
+			fork := []byte(f.ok(req, "fork").String())
+			go func() {
+				for i := 0; i < 100 && !has(f.methods("first"), sip.ACK); i++ {
+					time.Sleep(20 * time.Millisecond)
 				}
-				select {
-				case f.seen <- struct{}{}:
-				default:
+				for i := 0; i < 50 && !has(f.methods("fork"), sip.ACK); i++ {
+					conn.WriteToUDP(fork, from)
+					time.Sleep(100 * time.Millisecond)
 				}
+			}()
+		case sip.ACK, sip.BYE:
+			tag, _ := req.To().Params.Get("tag")
+			f.mu.Lock()
+			f.got[tag] = append(f.got[tag], req.Method)
+			f.mu.Unlock()
+			if req.Method == sip.BYE {
+				conn.WriteToUDP([]byte(sip.NewResponseFromRequest(req, 200, "OK", nil).String()), from)
+			}
+			select {
+			case f.seen <- struct{}{}:
+			default:
 			}
 		}
-	}()
-	t.Cleanup(func() { conn.Close(); rtpConn.Close(); <-done })
+	})
 	return f
 }
 

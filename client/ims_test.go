@@ -29,45 +29,23 @@ type fakeProxy struct {
 
 func newFakeProxy(t *testing.T, handle func(*sip.Request) *sip.Response) *fakeProxy {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := listenUDP(t)
 	f := &fakeProxy{t: t, conn: conn, handle: handle, got: make(chan *sip.Request, 64)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := conn.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			m, err := sip.ParseMessage(append([]byte(nil), buf[:n]...))
-			if err != nil {
-				t.Errorf("fake proxy: %v", err)
-				continue
-			}
-			req, ok := m.(*sip.Request)
-			if !ok {
-				continue
-			}
-			f.mu.Lock()
-			f.reqs = append(f.reqs, req)
-			f.mu.Unlock()
-			select {
-			case f.got <- req:
-			default:
-			}
-			if req.Method == sip.ACK {
-				continue
-			}
-			if res := f.handle(req); res != nil {
-				conn.WriteToUDP([]byte(res.String()), from)
-			}
+	serveRequests(t, conn, "fake proxy", false, func(req *sip.Request, from *net.UDPAddr) {
+		f.mu.Lock()
+		f.reqs = append(f.reqs, req)
+		f.mu.Unlock()
+		select {
+		case f.got <- req:
+		default:
 		}
-	}()
-	t.Cleanup(func() { conn.Close(); <-done })
+		if req.Method == sip.ACK {
+			return
+		}
+		if res := f.handle(req); res != nil {
+			conn.WriteToUDP([]byte(res.String()), from)
+		}
+	})
 	return f
 }
 

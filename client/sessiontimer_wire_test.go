@@ -34,35 +34,10 @@ type timerUAS struct {
 
 func newTimerUAS(t *testing.T, answer func(n int, req *sip.Request) (int, []string)) *timerUAS {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rtpConn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := listenUDP(t)
+	rtpConn := listenUDP(t)
 	u := &timerUAS{t: t, conn: conn, rtp: rtpConn, answerInvite: answer, seen: map[string]bool{}, got: make(chan struct{}, 256)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := conn.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			m, err := sip.ParseMessage(append([]byte(nil), buf[:n]...))
-			if err != nil {
-				t.Errorf("timer UAS: %v", err)
-				continue
-			}
-			if req, ok := m.(*sip.Request); ok {
-				u.handle(req, from)
-			}
-		}
-	}()
-	t.Cleanup(func() { conn.Close(); rtpConn.Close(); <-done })
+	serveRequests(t, conn, "timer UAS", false, u.handle)
 	return u
 }
 
