@@ -163,19 +163,7 @@ func TestCallTones(t *testing.T) {
 				t.Fatalf("media up with %s (%s), want %s (%s)", up.Suite, up.KeySource, tc.suite, tc.keys)
 			}
 			t.Logf("INVITE → media up: %v", ca.SetupTime())
-			var cb *Call
-			deadline := time.Now().Add(2 * time.Second)
-			for cb == nil && time.Now().Before(deadline) {
-				b.mu.Lock()
-				for c := range b.calls {
-					cb = c
-				}
-				b.mu.Unlock()
-				time.Sleep(10 * time.Millisecond)
-			}
-			if cb == nil {
-				t.Fatal("callee has no call")
-			}
+			cb := incomingCall(t, b)
 			// 2 s of audio each way, however slowly a loaded machine plays it.
 			waitPlayed(16000, 5*time.Second, sinkA, sinkB)
 			hanger, other := ca, cb

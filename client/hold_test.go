@@ -45,14 +45,7 @@ func TestHoldResume(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitFor(t, ca, EventMediaUp, 3*time.Second)
-			var cb *Call
-			for cb == nil {
-				b.mu.Lock()
-				for c := range b.calls {
-					cb = c
-				}
-				b.mu.Unlock()
-			}
+			cb := incomingCall(t, b)
 			waitFor(t, cb, EventAnswered, 3*time.Second)
 			keysBefore := ca.Keys()
 			holder, held, holderSink := ca, cb, sinkA // the holder keeps sending, the held side goes quiet

@@ -224,12 +224,16 @@ func (c *Call) armSession(interval time.Duration, refresher bool) {
 	if refresher {
 		st.t = time.AfterFunc(interval/2, func() { c.refreshSession(gen) })
 	} else {
-		st.t = time.AfterFunc(interval-min(32*time.Second, interval/3), func() { c.sessionExpired(gen) })
+		st.t = time.AfterFunc(interval-expiryMargin(interval), func() { c.sessionExpired(gen) })
 	}
 	c.log.Debug("session timer", "interval", interval, "refresher", refresher)
 }
 
-// current reports whether gen is still the armed timer of a live call.
+// expiryMargin is how long before the session expires the side that does not refresh ends it:
+// "the minimum of 32 seconds and one third of the session interval" (§10).
+func expiryMargin(interval time.Duration) time.Duration { return min(32*time.Second, interval/3) }
+
+// sessionCurrent reports whether gen is still the armed timer of a live call.
 func (c *Call) sessionCurrent(gen uint64) bool {
 	select {
 	case <-c.done:
@@ -270,8 +274,7 @@ func (c *Call) refreshSession(gen uint64) {
 	}
 	c.mu.Lock()
 	if c.stimer.gen == gen {
-		margin := min(32*time.Second, c.stimer.interval/3)
-		c.stimer.t = time.AfterFunc(time.Until(expires.Add(-margin)), func() { c.sessionExpired(gen) })
+		c.stimer.t = time.AfterFunc(time.Until(expires.Add(-expiryMargin(c.stimer.interval))), func() { c.sessionExpired(gen) })
 	}
 	c.mu.Unlock()
 }

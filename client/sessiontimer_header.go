@@ -3,7 +3,6 @@ package client
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -70,15 +69,15 @@ func parseDeltaParams(v string) (time.Duration, []headerParam, error) {
 	if i == start {
 		return 0, nil, fmt.Errorf("at offset %d: %w", start, errDeltaSeconds)
 	}
-	n, err := strconv.ParseUint(v[start:i], 10, 32)
-	if err != nil || n == 0 || time.Duration(n)*time.Second > maxSessionInterval {
+	d, ok := parseDeltaSeconds(v[start:i]) // register.go: RFC 3261 §25.1, overflow refused
+	if !ok || d == 0 || d > maxSessionInterval {
 		return 0, nil, fmt.Errorf("at offset %d: delta-seconds %s out of range 1..%d", start, v[start:i], int64(maxSessionInterval/time.Second))
 	}
 	var params []headerParam
 	for {
 		i = skipLWS(v, i)
 		if i == len(v) {
-			return time.Duration(n) * time.Second, params, nil
+			return d, params, nil
 		}
 		if v[i] != ';' {
 			return 0, nil, fmt.Errorf("at offset %d: %q where ';' or the end was expected", i, v[i])

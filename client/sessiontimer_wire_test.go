@@ -426,17 +426,7 @@ func TestSessionTimerUASRefreshAnswer(t *testing.T) {
 		t.Fatalf("2xx Session-Expires %q", se)
 	}
 	send("ACK", 1, tag, "", "")
-	var cb *Call
-	for deadline := time.Now().Add(5 * time.Second); cb == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		b.mu.Lock()
-		for c := range b.calls {
-			cb = c
-		}
-		b.mu.Unlock()
-	}
-	if cb == nil {
-		t.Fatal("no call")
-	}
+	cb := incomingCall(t, b)
 	waitFor(t, cb, EventAnswered, 5*time.Second)
 	gen := sessionOf(cb).gen
 	send("INVITE", 2, tag, "Supported: timer\r\nSession-Expires: 1800;refresher=uac\r\n", sdp(2))

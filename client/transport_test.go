@@ -123,18 +123,7 @@ func TestLargeINVITEOverTCPThroughLab(t *testing.T) {
 			waitPlayed(16000, 10*time.Second, sinkA, sinkB)
 			hanger, other := ca, ca
 			if calleeHangs {
-				var cb *Call
-				for deadline := time.Now().Add(5 * time.Second); cb == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-					b.mu.Lock()
-					for c := range b.calls {
-						cb = c
-					}
-					b.mu.Unlock()
-				}
-				if cb == nil {
-					t.Fatal("callee has no call")
-				}
-				hanger = cb
+				hanger = incomingCall(t, b)
 				if err := ca.Hold(ctx); err != nil {
 					t.Fatalf("hold: %v; proxy received %v", err, w.reqs)
 				}

@@ -260,6 +260,15 @@ func TestSippCancel(t *testing.T) {
 	version(t, "SIPp")
 	check(t, "SIPp", "CANCEL before the answer: 200 to CANCEL, 487 to the INVITE reported and ACKed")
 	s := startSipp(t, "uas_cancel", "", nil)
+	if e := hangUpWhileRinging(t, s); e.By != client.Local || e.Code != 487 {
+		t.Fatalf("ended %v, want by us with 487", e)
+	}
+	s.wait(t, 10*time.Second)
+}
+
+// hangUpWhileRinging calls SIPp's UAS, hangs up at the first 18x and returns how the call ended.
+func hangUpWhileRinging(t *testing.T, s *sipp) client.Event {
+	t.Helper()
 	a := newPhone(t, "alice", nil, nil)
 	ctx := context.Background()
 	c, err := a.Dial(ctx, s.uri("sipp"), client.CallOptions{})
@@ -270,10 +279,7 @@ func TestSippCancel(t *testing.T) {
 	if err := c.Hangup(ctx); err != nil && !errors.Is(err, client.ErrCallEnded) {
 		t.Fatal(err)
 	}
-	if e := waitEnded(t, c, 10*time.Second); e.By != client.Local || e.Code != 487 {
-		t.Fatalf("ended %v, want by us with 487", e)
-	}
-	s.wait(t, 10*time.Second)
+	return waitEnded(t, c, 10*time.Second)
 }
 
 // CANCEL race: imsphone hangs up while ringing, SIPp answers 200 to the INVITE before it
@@ -283,18 +289,7 @@ func TestSippCancelRace(t *testing.T) {
 	version(t, "SIPp")
 	check(t, "SIPp", "CANCEL crossing a 200: imsphone ACKs the 2xx and sends BYE")
 	s := startSipp(t, "uas_cancel_race", "", map[string]string{"ANSWER_KEY": newKey(t, 30)})
-	a := newPhone(t, "alice", nil, nil)
-	ctx := context.Background()
-	c, err := a.Dial(ctx, s.uri("sipp"), client.CallOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, c, client.EventRinging, 10*time.Second)
-	if err := c.Hangup(ctx); err != nil && !errors.Is(err, client.ErrCallEnded) {
-		t.Fatal(err)
-	}
-	e := waitEnded(t, c, 10*time.Second)
-	t.Logf("ended: %v", e)
+	t.Logf("ended: %v", hangUpWhileRinging(t, s))
 	s.wait(t, 10*time.Second)
 }
 
