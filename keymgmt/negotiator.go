@@ -41,6 +41,12 @@ func New(cfg Config) (*Negotiator, error) {
 	return &Negotiator{policy: p, sdes: &SDES{Rand: cfg.Rand, Policy: p.SDES, E2AE: p.E2AE}, kms: cfg.KMS}, nil
 }
 
+// sdesAllowed says whether SDES keys may go into SDP carried as s says: over TLS, or anywhere
+// when the policy allows it (RFC 4568 §8.3).
+func (n *Negotiator) sdesAllowed(s Stream) bool {
+	return s.SecureSignalling || n.policy.AllowSDESWithoutTLS
+}
+
 // Policy returns the policy in force.
 func (n *Negotiator) Policy() Policy { return n.policy }
 
@@ -73,7 +79,7 @@ func (n *Negotiator) Offer(ctx context.Context, s Stream) (*Offer, error) {
 	case ModeNone:
 		return o, nil
 	case ModeSDES:
-		if !s.SecureSignalling && !n.policy.AllowSDESWithoutTLS {
+		if !n.sdesAllowed(s) {
 			if n.policy.Requirement == Mandatory {
 				return nil, fmt.Errorf("keymgmt: sdes offer: %w", ErrSDESWithoutTLS)
 			}
@@ -124,7 +130,7 @@ func (n *Negotiator) Answer(ctx context.Context, protected bool, offer Lines, s 
 	case useKMS:
 		return n.kms.Answer(ctx, offer, s)
 	case useSDES:
-		if !s.SecureSignalling && !p.AllowSDESWithoutTLS {
+		if !n.sdesAllowed(s) {
 			// RFC 3264 §6: an RTP/SAVP offer cannot be answered with plain RTP, so even a
 			// preferred policy refuses; the offerer may try again without SRTP.
 			return Lines{}, nil, refuse(WarnMiscellaneous, ErrSDESWithoutTLS, "a=crypto offer refused")

@@ -31,7 +31,7 @@ func (n *Negotiator) RekeyOffer(ctx context.Context, k *Keys, s Stream) (*Offer,
 	case "sdes":
 		// The same gate as an initial offer (RFC 4568 §8.3); a rekey never falls back to plain
 		// RTP, the stream's protection being fixed for the call.
-		if !s.SecureSignalling && !n.policy.AllowSDESWithoutTLS {
+		if !n.sdesAllowed(s) {
 			return nil, fmt.Errorf("keymgmt: sdes rekey offer: %w", ErrSDESWithoutTLS)
 		}
 		m = n.sdes
