@@ -141,9 +141,7 @@ func (t *txCrypto) replace(p SRTPParams, ssrc uint32) error {
 		return err
 	}
 	ctx.SetROC(ssrc, p.ROC)
-	t.mu.Lock()
 	t.ring, t.cur, t.ctx = ring, ring.keys[0].MKI, ctx
-	t.mu.Unlock()
 	return nil
 }
 
@@ -186,7 +184,10 @@ func (s *Stream) ReplaceKeys(send, recv *SRTPParams) error {
 		}
 	}
 	if send != nil {
-		if err := s.tx.replace(*send, s.cfg.SSRC); err != nil {
+		s.mu.Lock()
+		err := s.tx.replace(*send, s.cfg.SSRC)
+		s.mu.Unlock()
+		if err != nil {
 			return fmt.Errorf("media: replace send keys: %w", err)
 		}
 	}

@@ -43,10 +43,17 @@ func (s *Stream) tickLoop(ctx context.Context, start time.Time) {
 
 // tick sends one packet, plays one frame and sends RTCP when it is due.
 func (s *Stream) tick(now time.Time) {
-	if err := s.sendMedia(); err != nil {
+	plain, payloadLen, err := s.nextPacket()
+	if err != nil {
 		s.log.Debug("send RTP", "err", err)
 	}
-	s.playout(now)
+	frame, play, err := s.transmit(now, plain, payloadLen)
+	if err != nil {
+		s.log.Debug("send RTP", "err", err)
+	}
+	if play {
+		s.play(frame)
+	}
 	// nextRTCP is written only on this goroutine (and before it starts), so no lock here.
 	if !now.Before(s.nextRTCP) {
 		if err := s.sendRTCP(now, false); err != nil {
@@ -55,21 +62,22 @@ func (s *Stream) tick(now time.Time) {
 	}
 }
 
-// sendMedia sends this tick's packet: a telephone-event while a digit is being sent (RFC 4733
-// §2.5: events replace audio for their duration), otherwise one frame of the Source.
-func (s *Stream) sendMedia() error {
+// nextPacket builds this tick's RTP packet in s.plain and returns it with its payload length: a
+// telephone-event while a digit is being sent (RFC 4733 §2.5: events replace audio for their
+// duration), otherwise one frame of the Source; nil while sending is paused.
+func (s *Stream) nextPacket() (plain []byte, payloadLen int, err error) {
 	paused := s.paused.Load()
 	if s.dtmfTx != nil {
-		s.mu.Lock()
-		if len(s.dtmfQueue) > 0 && s.dtmfTx.Idle() && !paused {
+		// dtmfQueued spares the tick a lock round trip while no digit waits.
+		if s.dtmfQueued.Load() > 0 && s.dtmfTx.Idle() && !paused {
+			s.mu.Lock()
 			d := s.dtmfQueue[0]
 			s.dtmfQueue = s.dtmfQueue[1:]
+			s.dtmfQueued.Store(int32(len(s.dtmfQueue)))
 			s.mu.Unlock()
 			if err := s.dtmfTx.Start(d, s.ts); err != nil {
 				s.log.Debug("DTMF digit skipped", "digit", string(d), "err", err)
 			}
-		} else {
-			s.mu.Unlock()
 		}
 		if !s.dtmfTx.Idle() {
 			// The Source keeps real time (a microphone would otherwise back up) and its
@@ -77,17 +85,15 @@ func (s *Stream) sendMedia() error {
 			if s.cfg.Source != nil {
 				_, _ = audio.ReadFull(s.cfg.Source, s.pcm)
 			}
+			// One payload per interval (codec.DTMFSender.Next).
 			ts, marker, payloads := s.dtmfTx.Next(s.samples)
-			var err error
-			for _, pl := range payloads {
-				if e := s.sendRTP(s.cfg.PayloadTypes.TelephoneEvent, ts, marker, pl); e != nil {
-					err = e
-				}
-				marker = false
-			}
 			s.ts += uint32(s.samples)
 			s.marker = true
-			return err
+			if len(payloads) == 0 {
+				return nil, 0, nil
+			}
+			plain, err = s.marshalRTP(s.cfg.PayloadTypes.TelephoneEvent, ts, marker, payloads[0])
+			return plain, len(payloads[0]), err
 		}
 	}
 	if paused {
@@ -100,7 +106,7 @@ func (s *Stream) sendMedia() error {
 		}
 		s.ts += uint32(s.samples)
 		s.marker = true
-		return nil
+		return nil, 0, nil
 	}
 	pcm := s.pcm
 	if s.cfg.Source != nil {
@@ -112,15 +118,15 @@ func (s *Stream) sendMedia() error {
 		clear(pcm)
 	}
 	s.payload = s.cfg.Codec.Encode(s.payload[:0], pcm)
-	err := s.sendRTP(s.cfg.Codec.PayloadType(), s.ts, s.marker, s.payload)
+	plain, err = s.marshalRTP(s.codecPT, s.ts, s.marker, s.payload)
 	s.marker = false
 	s.ts += uint32(s.samples)
-	return err
+	return plain, len(s.payload), err
 }
 
-// sendRTP builds, protects and sends one RTP packet; the sequence number advances even when
-// the write fails so that the receiver sees the loss (RFC 3550 §5.1).
-func (s *Stream) sendRTP(pt uint8, ts uint32, marker bool, payload []byte) error {
+// marshalRTP builds one RTP packet in s.plain; the sequence number advances even when the packet
+// is not sent in the end, so that the receiver sees the loss (RFC 3550 §5.1).
+func (s *Stream) marshalRTP(pt uint8, ts uint32, marker bool, payload []byte) ([]byte, error) {
 	s.hdr.Version = 2
 	s.hdr.PayloadType = pt
 	s.hdr.SequenceNumber = s.seq
@@ -130,17 +136,35 @@ func (s *Stream) sendRTP(pt uint8, ts uint32, marker bool, payload []byte) error
 	s.seq++
 	n, err := s.hdr.MarshalTo(s.plain)
 	if err != nil {
-		return fmt.Errorf("marshal RTP header: %w", err)
+		return nil, fmt.Errorf("marshal RTP header: %w", err)
 	}
 	if n+len(payload) > len(s.plain) {
-		return fmt.Errorf("RTP payload of %d bytes too large", len(payload))
+		return nil, fmt.Errorf("RTP payload of %d bytes too large", len(payload))
 	}
 	copy(s.plain[n:], payload)
-	wire, err := s.tx.protectRTP(s.wire, s.plain[:n+len(payload)], len(payload))
-	if err != nil {
-		return fmt.Errorf("protect RTP: %w", err)
+	return s.plain[:n+len(payload)], nil
+}
+
+// transmit is the tick's hand-over with the network side. In one hold of mu it protects plain
+// (nil: nothing to send this tick) and takes the frame due at now from the jitter buffer, which
+// the receive goroutine fills under the same mutex: one lock round trip per tick serves both
+// directions. Then it writes the packet. frame is the payload to play (see popLocked), decoded
+// outside the lock; play false means nothing is due.
+func (s *Stream) transmit(now time.Time, plain []byte, payloadLen int) (frame []byte, play bool, err error) {
+	var wire []byte
+	s.mu.Lock()
+	if plain != nil {
+		wire, err = s.tx.protectRTP(s.wire, plain, payloadLen)
 	}
-	return s.write(s.rtpConn, wire, *s.sendTo.Load())
+	frame, play = s.popLocked(now)
+	s.mu.Unlock()
+	if plain == nil {
+		return frame, play, nil
+	}
+	if err != nil {
+		return frame, play, fmt.Errorf("protect RTP: %w", err)
+	}
+	return frame, play, s.write(s.rtpConn, wire, *s.sendTo.Load())
 }
 
 // addrPortWriter is implemented by *net.UDPConn: writing to a netip.AddrPort does not allocate.
@@ -157,18 +181,21 @@ func (s *Stream) write(c net.PacketConn, b []byte, dst netip.AddrPort) error {
 	return err
 }
 
-// playout takes one frame from the jitter buffer and plays it; a missing frame is concealed
-// by media/jitter's Concealer (pitch repetition after G.711 Appendix I).
-func (s *Stream) playout(now time.Time) {
-	s.mu.Lock()
+// popLocked takes the frame due at now from the jitter buffer: its payload, which stays valid
+// until the next pop (jitter.Frame) and so may be decoded outside the lock, or nil for a frame
+// to conceal; play false when no frame is due.
+func (s *Stream) popLocked(now time.Time) (payload []byte, play bool) {
 	f, ok := s.jb.Pop(now)
-	var payload []byte
-	if ok && !f.Missing {
-		// The buffer reuses the payload on the next Push; decode outside the lock from a copy.
-		payload = append(s.payload[:0], f.Payload...)
+	if !ok {
+		return nil, false
 	}
-	s.mu.Unlock()
-	if !ok || s.cfg.Sink == nil {
+	return f.Payload, true
+}
+
+// play decodes one frame into the Sink; a missing frame (payload nil, or one that does not
+// decode) is concealed by media/jitter's Concealer (pitch repetition after G.711 Appendix I).
+func (s *Stream) play(payload []byte) {
+	if s.cfg.Sink == nil {
 		return
 	}
 	out := s.pcmOut[:0]
@@ -269,14 +296,16 @@ func (s *Stream) sendRTCP(now time.Time, bye bool) error {
 	if err != nil {
 		return fmt.Errorf("marshal RTCP: %w", err)
 	}
+	s.mu.Lock()
 	wire, err := s.tx.protectRTCP(make([]byte, 0, len(plain)+64), plain)
+	if err == nil {
+		s.st.RTCPSent++
+		s.avgRTCPSize = (float64(len(wire))+udpIPOverhead)/16 + s.avgRTCPSize*15/16
+	}
+	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("protect RTCP: %w", err)
 	}
-	s.mu.Lock()
-	s.st.RTCPSent++
-	s.avgRTCPSize = (float64(len(wire))+udpIPOverhead)/16 + s.avgRTCPSize*15/16
-	s.mu.Unlock()
 	conn := s.rtcpConn
 	if s.cfg.RTCPMux || conn == nil {
 		conn = s.rtpConn
@@ -318,6 +347,7 @@ func (s *Stream) SendDTMF(digits string) error {
 	for _, d := range digits {
 		s.dtmfQueue = append(s.dtmfQueue, d)
 	}
+	s.dtmfQueued.Store(int32(len(s.dtmfQueue)))
 	return nil
 }
 
@@ -339,7 +369,10 @@ func (s *Stream) Rekey(send, recv *SRTPParams) error {
 		}
 	}
 	if send != nil {
-		if err := s.tx.rekey(*send); err != nil {
+		s.mu.Lock()
+		err := s.tx.rekey(*send)
+		s.mu.Unlock()
+		if err != nil {
 			return fmt.Errorf("media: rekey send: %w", err)
 		}
 	}
@@ -353,8 +386,8 @@ func (s *Stream) Rekey(send, recv *SRTPParams) error {
 // MKI is unknown or was replaced in neither direction.
 func (s *Stream) RetireKey(mki []byte) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	rk, rr, err := s.rx.retire(mki)
-	s.mu.Unlock()
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v2"
@@ -94,15 +93,15 @@ func (k *keyRing) checkRekey(p SRTPParams) error {
 	return nil
 }
 
-// txCrypto protects outgoing RTP and RTCP of our SSRC (RFC 3711 §3.3 sender steps, §3.4).
+// txCrypto protects outgoing RTP and RTCP of our SSRC (RFC 3711 §3.3 sender steps, §3.4). It
+// has no lock of its own: the Stream holds its mutex around every call, in the same hold as the
+// tick's jitter-buffer pop, so that one lock round trip per tick serves both directions.
 type txCrypto struct {
-	mu   sync.Mutex
 	ring keyRing
 	cur  []byte
 	ctx  *srtp.Context // nil: plain RTP/RTCP
 	hdr  rtp.Header
-	// Sender counters for the SR (RFC 3550 §6.4.1), kept under mu with the encryption so the
-	// send path takes one lock per packet.
+	// Sender counters for the SR (RFC 3550 §6.4.1).
 	packets, octets uint64
 	sent            bool // since the last report
 }
@@ -130,8 +129,6 @@ func newTxCrypto(p *SRTPParams, ssrc uint32) (*txCrypto, error) {
 // protectRTP appends the SRTP packet for the marshalled RTP packet plain to dst[:0] and counts
 // it as sent with payloadLen payload octets.
 func (t *txCrypto) protectRTP(dst, plain []byte, payloadLen int) ([]byte, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	var out []byte
 	if t.ctx != nil {
 		// pion writes header and ciphertext into dst itself: no copy of plain first.
@@ -151,8 +148,6 @@ func (t *txCrypto) protectRTP(dst, plain []byte, payloadLen int) ([]byte, error)
 // counts returns the SR sender counts and whether RTP went out since the last call with
 // reset set.
 func (t *txCrypto) counts(reset bool) (packets, octets uint64, sent bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	packets, octets, sent = t.packets, t.octets, t.sent
 	if reset {
 		t.sent = false
@@ -165,19 +160,14 @@ func (t *txCrypto) protectRTCP(dst, plain []byte) ([]byte, error) {
 	if t.ctx == nil {
 		return append(dst[:0], plain...), nil
 	}
-	t.mu.Lock()
 	// pion copies plain into dst when their contents differ and then appends index and tag.
-	out, err := t.ctx.EncryptRTCP(dst[:0], plain, nil)
-	t.mu.Unlock()
-	return out, err
+	return t.ctx.EncryptRTCP(dst[:0], plain, nil)
 }
 
 func (t *txCrypto) rekey(p SRTPParams) error {
 	if t.ctx == nil {
 		return errors.New("media: rekey of a plain RTP stream")
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if err := t.ring.checkRekey(p); err != nil {
 		return err
 	}
@@ -199,8 +189,6 @@ func (t *txCrypto) retire(mki []byte) (known, removed bool, err error) {
 	if t.ctx == nil {
 		return false, false, nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	i := t.ring.find(mki)
 	if i < 0 {
 		return false, false, nil

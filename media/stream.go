@@ -146,6 +146,7 @@ type Stream struct {
 	dtmfRx      *codec.DTMFReceiver
 	plc         *jitter.Concealer
 	dtmfQueue   []rune
+	dtmfQueued  atomic.Int32 // len(dtmfQueue), for the tick to read without mu
 	lsr         uint32
 	lsrAt       time.Time
 	avgRTCPSize float64

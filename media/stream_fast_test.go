@@ -64,7 +64,11 @@ func TestStreamROCWrap(t *testing.T) {
 			}
 			now := time.Unix(0, 0)
 			for i := 0; i < 1000; i++ {
-				if err := a.sendMedia(); err != nil {
+				plain, n, err := a.nextPacket()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := a.transmit(now, plain, n); err != nil {
 					t.Fatal(err)
 				}
 				for _, p := range capA.take() {

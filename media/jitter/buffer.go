@@ -30,8 +30,10 @@ type Config struct {
 
 // Frame is one playout interval's worth of audio.
 type Frame struct {
-	// Payload is the packet's payload, nil when Missing. It stays valid until the next Push or
-	// Pop.
+	// Payload is the packet's payload, nil when Missing. It stays valid until the next Pop,
+	// whatever is pushed meanwhile: Pop lends the slot's buffer out and takes back the one it
+	// lent before, so the caller may decode it outside the lock that guards the Buffer as long
+	// as only its own goroutine pops.
 	Payload []byte
 	// Missing says no packet is there to play: the caller conceals (repeats/attenuates the last
 	// frame, see Concealer). Seq and TS are then the expected values.
@@ -134,6 +136,9 @@ type Buffer struct {
 
 	// nsPerTS is 10⁹/ClockRate when that is an integer (8, 16, 32, 48 kHz...), else 0.
 	nsPerTS int64
+
+	// lent is the buffer of the last frame Pop returned, out of every slot until the next Pop.
+	lent []byte
 
 	st Stats
 }
@@ -336,7 +341,7 @@ func (b *Buffer) noteTransit(now, transit int64) {
 	if epoch != b.minEpoch {
 		// Clear the buckets skipped since the last packet (all of them after a long gap).
 		for k := b.minEpoch + 1; k <= epoch && k-b.minEpoch <= minBuckets; k++ {
-			b.minSet[((k%minBuckets)+minBuckets)%minBuckets] = false
+			b.minSet[k&(minBuckets-1)] = false
 		}
 		if epoch < b.minEpoch { // arrival times went backwards: start over
 			b.minSet = [minBuckets]bool{}
@@ -344,18 +349,26 @@ func (b *Buffer) noteTransit(now, transit int64) {
 		b.minEpoch = epoch
 		b.aggOK = false
 	}
-	i := ((epoch % minBuckets) + minBuckets) % minBuckets
+	// minBuckets is a power of two, so the mask is the non-negative remainder for any epoch.
+	i := epoch & (minBuckets - 1)
 	if !b.minSet[i] {
 		b.mins[i], b.jpeak[i], b.minSet[i] = transit, b.jitter, true
 		b.aggOK = false
 	}
-	b.mins[i] = min(b.mins[i], transit)
-	b.jpeak[i] = max(b.jpeak[i], b.jitter)
+	// J is never NaN, so plain comparisons replace max, which must order NaN and ±0.
+	if transit < b.mins[i] {
+		b.mins[i] = transit
+	}
+	if b.jitter > b.jpeak[i] {
+		b.jpeak[i] = b.jitter
+	}
 	if b.aggOK {
 		// Within a window a bucket's minimum only falls and its peak only rises, so the
 		// aggregates over all buckets follow from this one bucket.
 		b.minBest = min(b.minBest, b.mins[i])
-		b.peakJ = max(b.peakJ, b.jpeak[i])
+		if b.jpeak[i] > b.peakJ {
+			b.peakJ = b.jpeak[i]
+		}
 	} else {
 		b.aggregate()
 	}
@@ -471,6 +484,7 @@ func (b *Buffer) Pop(now time.Time) (Frame, bool) {
 		b.underrun = 0
 		b.st.Played++
 		f := Frame{Payload: s.buf, Seq: uint16(s.seq), TS: s.ts}
+		s.buf, b.lent = b.lent[:0], s.buf
 		b.advance(s.tsExt)
 		return f, true
 	}

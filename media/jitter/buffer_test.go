@@ -390,3 +390,39 @@ func FuzzBuffer(f *testing.F) {
 		}
 	})
 }
+
+// A popped payload stays intact until the next Pop, whatever is pushed meanwhile: the stream
+// decodes it outside its lock while the receive goroutine goes on pushing. Here every slot of
+// the ring is written again (the packet Capacity sequence numbers on lands in the popped
+// frame's own slot), and a resync restarts the buffer, before the next Pop.
+func TestPoppedPayloadSurvivesPushes(t *testing.T) {
+	b := New(Config{Capacity: 8, Initial: 20 * time.Millisecond, Fixed: true})
+	payload := func(seq uint16) []byte { return []byte{byte(seq), byte(seq >> 8), 0xAA} }
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 20 * time.Millisecond) }
+	b.Push(0, 0, at(0), payload(0))
+	f, ok := b.Pop(at(2))
+	if !ok || f.Missing || f.Seq != 0 {
+		t.Fatalf("first pop %+v %v", f, ok)
+	}
+	held := f.Payload
+	want := payload(0)
+	for seq := uint16(1); seq <= 8; seq++ { // seq 8 goes into seq 0's slot
+		b.Push(seq, uint32(seq)*160, at(2), payload(seq))
+	}
+	b.Push(5000, 5000*160, at(3), payload(5000)) // a jump: held back (RFC 3550 A.1 probation)
+	b.Push(5001, 5001*160, at(3), payload(5001)) // confirmed: resync, slots rewritten
+	if string(held) != string(want) {
+		t.Fatalf("payload of the popped frame changed to %x before the next Pop, want %x", held, want)
+	}
+	if b.Stats().Resyncs != 1 {
+		t.Fatalf("no resync: %+v", b.Stats())
+	}
+	// The next Pop takes the buffer back: it may be reused from then on.
+	for i := 4; i < 20; i++ {
+		if f, ok := b.Pop(at(i)); ok && !f.Missing {
+			if int(f.Seq) < 5000 || string(f.Payload) != string(payload(f.Seq)) {
+				t.Fatalf("pop %d: frame %d payload %x", i, f.Seq, f.Payload)
+			}
+		}
+	}
+}
