@@ -137,18 +137,15 @@ func BenchmarkReceivePath(b *testing.B) {
 					}
 					s.SetPreviousGrace(1 << 62) // the benchmark's arrival clock runs 20 ms per packet
 				}
-				// Arrival times as the read loop takes them, from time.Now: with a monotonic
-				// reading, which makes Time.Sub cheap (a time.Unix value takes its slow path).
-				now := time.Now()
 				// Start sets t0 from the clock (monotonic); a zero t0 would send every arrival-time
 				// subtraction down Time.Sub's slow path and saturate it.
-				s.t0 = now
-				receiveBench(b, &key, func(pkt []byte) {
-					now = now.Add(20 * time.Millisecond)
-					s.handle(pkt, fuzzPeer, false, now)
+				base := time.Now()
+				s.t0 = base
+				receiveBench(b, &key, base, func(pkt []byte, at time.Time) {
+					s.handle(pkt, fuzzPeer, false, at)
 					// The pop that plays the packet 20 ms later (without decode), as the tick does
 					// inside transmit's hold of the mutex (counted by BenchmarkSendPath).
-					s.popLocked(now)
+					s.popLocked(at)
 				})
 				if st := s.Stats(); st.SRTPAuthFailures+st.SRTPReplayDrops+st.Malformed+st.Foreign != 0 {
 					b.Fatalf("receive path rejected packets: %v", st)
@@ -176,7 +173,7 @@ func BenchmarkReceivePath(b *testing.B) {
 					b.Fatal(err)
 				}
 				var hdr rtp.Header
-				receiveBench(b, &key, func(pkt []byte) {
+				receiveBench(b, &key, time.Now(), func(pkt []byte, _ time.Time) {
 					if _, err := ctx.DecryptRTP(pkt, pkt, &hdr); err != nil {
 						b.Fatal(err)
 					}
@@ -188,8 +185,10 @@ func BenchmarkReceivePath(b *testing.B) {
 
 // receiveBench times per-packet calls of each on protected packets of key (SSRC 0x77, 160-byte
 // payloads, consecutive sequence numbers), made outside the timer in chunks of benchChunk and
-// each handed over as a fresh copy, as a socket read would; it reports CPU time per packet too.
-func receiveBench(b *testing.B, key *SRTPParams, each func(pkt []byte)) {
+// each handed over as a fresh copy, as a socket read would, with its arrival time (base + 20 ms
+// per packet, monotonic): the read loop's clock read, like the socket read, is outside the
+// path measured (see arrival). It reports CPU time per packet too.
+func receiveBench(b *testing.B, key *SRTPParams, base time.Time, each func(pkt []byte, at time.Time)) {
 	b.Helper()
 	tx, _ := newTxCrypto(key, 0x77)
 	payload := make([]byte, 160)
@@ -197,8 +196,10 @@ func receiveBench(b *testing.B, key *SRTPParams, each func(pkt []byte)) {
 	for i := range pkts {
 		pkts[i] = make([]byte, 0, 200)
 	}
+	ats := make([]time.Time, benchChunk)
 	buf := make([]byte, 1500)
 	seq := uint16(0)
+	k := 0
 	var cpuTotal time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -208,12 +209,14 @@ func receiveBench(b *testing.B, key *SRTPParams, each func(pkt []byte)) {
 		for i := 0; i < n; i++ {
 			pkts[i], _ = tx.protectTest(pkts[i][:0], rtpPacket(b, 0x77, seq, payload))
 			seq++
+			k++
+			ats[i] = base.Add(time.Duration(k) * 20 * time.Millisecond)
 		}
 		c0 := cpuNow()
 		b.StartTimer()
 		for i := 0; i < n; i++ {
 			m := copy(buf, pkts[i])
-			each(buf[:m])
+			each(buf[:m], ats[i])
 		}
 		b.StopTimer()
 		cpuTotal += cpuNow() - c0
@@ -251,20 +254,19 @@ func BenchmarkDuplexPath(b *testing.B) {
 		key := testParams(b, prof, 1, nil, 0)
 		b.Run(ProfileName(prof)+"/ours", func(b *testing.B) {
 			s := fuzzStream(b, &key)
-			now := time.Now()
-			s.t0 = now
+			base := time.Now()
+			s.t0 = base
 			i := uint32(0)
-			receiveBench(b, &key, func(pkt []byte) {
-				now = now.Add(20 * time.Millisecond)
+			receiveBench(b, &key, base, func(pkt []byte, at time.Time) {
 				plain, err := s.marshalRTP(0, i*160, false, payload)
 				if err != nil {
 					b.Fatal(err)
 				}
 				i++
-				if _, _, err := s.transmit(now, plain, len(payload)); err != nil {
+				if _, _, err := s.transmit(at, plain, len(payload)); err != nil {
 					b.Fatal(err)
 				}
-				s.handle(pkt, fuzzPeer, false, now)
+				s.handle(pkt, fuzzPeer, false, at)
 			})
 			if st := s.Stats(); st.SRTPAuthFailures+st.SRTPReplayDrops+st.Malformed+st.Foreign != 0 || st.PacketsReceived != uint64(b.N) {
 				b.Fatalf("receive path rejected packets: %v", st)
@@ -283,7 +285,7 @@ func BenchmarkDuplexPath(b *testing.B) {
 			wire := make([]byte, 1500)
 			var hdr, rhdr rtp.Header
 			i := 0
-			receiveBench(b, &key, func(pkt []byte) {
+			receiveBench(b, &key, time.Now(), func(pkt []byte, _ time.Time) {
 				hdr = rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i) * 160, SSRC: 1}
 				i++
 				n, _ := hdr.MarshalTo(plain)
@@ -302,15 +304,16 @@ func BenchmarkDuplexPath(b *testing.B) {
 // benchSide is one contender of a paired benchmark: each is called once per packet.
 type benchSide struct {
 	name string
-	each func(pkt []byte)
+	each func(pkt []byte, at time.Time)
 }
 
 // pairedBench runs the sides over the same protected packets (as receiveBench makes them),
 // alternating side by side chunk after chunk (and which side goes first), so that the speed of a
 // shared machine, which drifts over seconds, weighs on every side alike. It reports each side's
 // wall time per packet and each side's overhead over the first one in per cent. Every side sees
-// every packet once, in order: each must hold its own receive state.
-func pairedBench(b *testing.B, key *SRTPParams, sides ...benchSide) {
+// every packet once, in order, with its arrival time (as in receiveBench): each must hold its own
+// receive state.
+func pairedBench(b *testing.B, key *SRTPParams, base time.Time, sides ...benchSide) {
 	b.Helper()
 	tx, _ := newTxCrypto(key, 0x77)
 	payload := make([]byte, 160)
@@ -318,9 +321,11 @@ func pairedBench(b *testing.B, key *SRTPParams, sides ...benchSide) {
 	for i := range pkts {
 		pkts[i] = make([]byte, 0, 200)
 	}
+	ats := make([]time.Time, len(pkts))
 	buf := make([]byte, 1500)
 	total := make([]time.Duration, len(sides))
 	seq := uint16(0)
+	k := 0
 	b.ReportAllocs()
 	b.ResetTimer()
 	for done, round := 0, 0; done < b.N; round++ {
@@ -328,14 +333,16 @@ func pairedBench(b *testing.B, key *SRTPParams, sides ...benchSide) {
 		for i := 0; i < n; i++ {
 			pkts[i], _ = tx.protectTest(pkts[i][:0], rtpPacket(b, 0x77, seq, payload))
 			seq++
+			k++
+			ats[i] = base.Add(time.Duration(k) * 20 * time.Millisecond)
 		}
-		for k := range sides {
-			side := (k + round) % len(sides)
+		for j := range sides {
+			side := (j + round) % len(sides)
 			each := sides[side].each
 			t0 := time.Now()
 			for i := 0; i < n; i++ {
 				m := copy(buf, pkts[i])
-				each(buf[:m])
+				each(buf[:m], ats[i])
 			}
 			total[side] += time.Since(t0)
 		}
@@ -351,25 +358,23 @@ func pairedBench(b *testing.B, key *SRTPParams, sides ...benchSide) {
 }
 
 // oursReceive is our receive path as in BenchmarkReceivePath, on a fresh stream.
-func oursReceive(b *testing.B, key *SRTPParams) func(pkt []byte) {
+func oursReceive(b *testing.B, key *SRTPParams, base time.Time) func(pkt []byte, at time.Time) {
 	s := fuzzStream(b, key)
-	now := time.Now()
-	s.t0 = now
-	return func(pkt []byte) {
-		now = now.Add(20 * time.Millisecond)
-		s.handle(pkt, fuzzPeer, false, now)
-		s.popLocked(now)
+	s.t0 = base
+	return func(pkt []byte, at time.Time) {
+		s.handle(pkt, fuzzPeer, false, at)
+		s.popLocked(at)
 	}
 }
 
 // pionReceive is bare pion's DecryptRTP with the replay detector opt builds.
-func pionReceive(b *testing.B, key *SRTPParams, opt srtp.ContextOption) func(pkt []byte) {
+func pionReceive(b *testing.B, key *SRTPParams, opt srtp.ContextOption) func(pkt []byte, at time.Time) {
 	ctx, err := srtp.CreateContext(key.MasterKey, key.MasterSalt, key.Profile, opt)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var hdr rtp.Header
-	return func(pkt []byte) {
+	return func(pkt []byte, _ time.Time) {
 		if _, err := ctx.DecryptRTP(pkt, pkt, &hdr); err != nil {
 			b.Fatal(err)
 		}
@@ -387,8 +392,9 @@ func BenchmarkPaired(b *testing.B) {
 		key := testParams(b, prof, 1, nil, 0)
 		var hit bool
 		b.Run(ProfileName(prof)+"/receive", func(b *testing.B) {
-			pairedBench(b, &key,
-				benchSide{"ours", oursReceive(b, &key)},
+			base := time.Now()
+			pairedBench(b, &key, base,
+				benchSide{"ours", oursReceive(b, &key, base)},
 				benchSide{"pion", pionReceive(b, &key, srtp.SRTPReplayProtection(srtpReplayWindow))},
 				benchSide{"pion-window", pionReceive(b, &key, srtp.SRTPReplayDetectorFactory(func() replaydetector.ReplayDetector {
 					return newReplayWindow(srtpReplayWindow, 1<<48-1, &hit)
@@ -406,8 +412,8 @@ func BenchmarkPaired(b *testing.B) {
 			wire := make([]byte, 1500)
 			var hdr rtp.Header
 			var j int
-			pairedBench(b, &key,
-				benchSide{"ours", func([]byte) {
+			pairedBench(b, &key, now,
+				benchSide{"ours", func([]byte, time.Time) {
 					p, err := s.marshalRTP(0, i*160, false, payload)
 					if err != nil {
 						b.Fatal(err)
@@ -417,7 +423,7 @@ func BenchmarkPaired(b *testing.B) {
 						b.Fatal(err)
 					}
 				}},
-				benchSide{"pion", func([]byte) {
+				benchSide{"pion", func([]byte, time.Time) {
 					hdr = rtp.Header{Version: 2, SequenceNumber: uint16(j), Timestamp: uint32(j) * 160, SSRC: 1}
 					j++
 					n, _ := hdr.MarshalTo(plain)
