@@ -21,8 +21,8 @@ import (
 // checks, SRTP unprotect, RFC 3550 statistics, jitter-buffer push, under its own hold of the
 // mutex), plus the pop that plays the packet — inside the tick's hold of the mutex, whose lock
 // round trip the send benchmark counts, so every lock the stream takes is counted once.
-// BenchmarkDuplexPath runs both per 20 ms tick, as a sendrecv stream does, to compare without
-// any attribution. "pion" is Marshal + EncryptRTP, and DecryptRTP with pion's replay protection,
+// BenchmarkPaired's "duplex" runs both per 20 ms tick, as a sendrecv stream does, to compare
+// without any attribution. "pion" is Marshal + EncryptRTP, and DecryptRTP with pion's replay protection,
 // on the same 160-byte G.711 payload.
 
 // cpuTimer reports process CPU time per operation ("cpu-ns/op") beside the wall-clock ns/op,
@@ -244,63 +244,6 @@ func BenchmarkJitterPushPop(b *testing.B) {
 	cpu.report(b)
 }
 
-// BenchmarkDuplexPath is one 20 ms tick of a sendrecv stream: our tick's packet out (marshal,
-// transmit with its pop, write) and one packet in (handle), against pion's EncryptRTP and
-// DecryptRTP with its replay protection. Unlike the two benchmarks above it needs no choice of
-// which direction a lock round trip belongs to.
-func BenchmarkDuplexPath(b *testing.B) {
-	payload := make([]byte, 160)
-	for _, prof := range benchProfiles {
-		key := testParams(b, prof, 1, nil, 0)
-		b.Run(ProfileName(prof)+"/ours", func(b *testing.B) {
-			s := fuzzStream(b, &key)
-			base := time.Now()
-			s.t0 = base
-			i := uint32(0)
-			receiveBench(b, &key, base, func(pkt []byte, at time.Time) {
-				plain, err := s.marshalRTP(0, i*160, false, payload)
-				if err != nil {
-					b.Fatal(err)
-				}
-				i++
-				if _, _, err := s.transmit(at, plain, len(payload)); err != nil {
-					b.Fatal(err)
-				}
-				s.handle(pkt, fuzzPeer, false, at)
-			})
-			if st := s.Stats(); st.SRTPAuthFailures+st.SRTPReplayDrops+st.Malformed+st.Foreign != 0 || st.PacketsReceived != uint64(b.N) {
-				b.Fatalf("receive path rejected packets: %v", st)
-			}
-		})
-		b.Run(ProfileName(prof)+"/pion", func(b *testing.B) {
-			tx, err := srtp.CreateContext(key.MasterKey, key.MasterSalt, prof)
-			if err != nil {
-				b.Fatal(err)
-			}
-			rx, err := srtp.CreateContext(key.MasterKey, key.MasterSalt, prof, srtp.SRTPReplayProtection(srtpReplayWindow))
-			if err != nil {
-				b.Fatal(err)
-			}
-			plain := make([]byte, 1500)
-			wire := make([]byte, 1500)
-			var hdr, rhdr rtp.Header
-			i := 0
-			receiveBench(b, &key, time.Now(), func(pkt []byte, _ time.Time) {
-				hdr = rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i) * 160, SSRC: 1}
-				i++
-				n, _ := hdr.MarshalTo(plain)
-				copy(plain[n:], payload)
-				if _, err := tx.EncryptRTP(wire[:0], plain[:n+len(payload)], &hdr); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := rx.DecryptRTP(pkt, pkt, &rhdr); err != nil {
-					b.Fatal(err)
-				}
-			})
-		})
-	}
-}
-
 // benchSide is one contender of a paired benchmark: each is called once per packet.
 type benchSide struct {
 	name string
@@ -399,6 +342,54 @@ func BenchmarkPaired(b *testing.B) {
 				benchSide{"pion-window", pionReceive(b, &key, srtp.SRTPReplayDetectorFactory(func() replaydetector.ReplayDetector {
 					return newReplayWindow(srtpReplayWindow, 1<<48-1, &hit)
 				}))})
+		})
+		b.Run(ProfileName(prof)+"/duplex", func(b *testing.B) {
+			// One 20 ms tick of a sendrecv stream: our tick's packet out (marshal, transmit with
+			// the pop of the frame handle pushed, write) and one packet in (handle), against
+			// pion's EncryptRTP and DecryptRTP with its replay protection.
+			base := time.Now()
+			s := fuzzStream(b, &key)
+			s.t0 = base
+			tx, err := srtp.CreateContext(key.MasterKey, key.MasterSalt, prof)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rx, err := srtp.CreateContext(key.MasterKey, key.MasterSalt, prof, srtp.SRTPReplayProtection(srtpReplayWindow))
+			if err != nil {
+				b.Fatal(err)
+			}
+			plain := make([]byte, 1500)
+			wire := make([]byte, 1500)
+			var hdr, rhdr rtp.Header
+			var i uint32
+			var j int
+			pairedBench(b, &key, base,
+				benchSide{"ours", func(pkt []byte, at time.Time) {
+					p, err := s.marshalRTP(0, i*160, false, payload)
+					if err != nil {
+						b.Fatal(err)
+					}
+					i++
+					if _, _, err := s.transmit(at, p, len(payload)); err != nil {
+						b.Fatal(err)
+					}
+					s.handle(pkt, fuzzPeer, false, at)
+				}},
+				benchSide{"pion", func(pkt []byte, _ time.Time) {
+					hdr = rtp.Header{Version: 2, SequenceNumber: uint16(j), Timestamp: uint32(j) * 160, SSRC: 1}
+					j++
+					n, _ := hdr.MarshalTo(plain)
+					copy(plain[n:], payload)
+					if _, err := tx.EncryptRTP(wire[:0], plain[:n+len(payload)], &hdr); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := rx.DecryptRTP(pkt, pkt, &rhdr); err != nil {
+						b.Fatal(err)
+					}
+				}})
+			if st := s.Stats(); st.SRTPAuthFailures+st.SRTPReplayDrops+st.Malformed+st.Foreign != 0 || st.PacketsReceived != uint64(b.N) {
+				b.Fatalf("receive path rejected packets: %v", st)
+			}
 		})
 		b.Run(ProfileName(prof)+"/send", func(b *testing.B) {
 			s := fuzzStream(b, &key)

@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -125,24 +126,30 @@ func (s *Stream) nextPacket() (plain []byte, payloadLen int, err error) {
 }
 
 // marshalRTP builds one RTP packet in s.plain; the sequence number advances even when the packet
-// is not sent in the end, so that the receiver sees the loss (RFC 3550 §5.1).
+// is not sent in the end, so that the receiver sees the loss (RFC 3550 §5.1). Our packets have
+// the fixed 12-octet header of RFC 3550 §5.1 alone (no padding, extension or CSRC), written
+// field by field: rtp.Header.MarshalTo would copy the whole Header struct first.
 func (s *Stream) marshalRTP(pt uint8, ts uint32, marker bool, payload []byte) ([]byte, error) {
-	s.hdr.Version = 2
-	s.hdr.PayloadType = pt
-	s.hdr.SequenceNumber = s.seq
-	s.hdr.Timestamp = ts
-	s.hdr.SSRC = s.cfg.SSRC
-	s.hdr.Marker = marker
+	const hdrLen = 12
+	seq := s.seq
 	s.seq++
-	n, err := s.hdr.MarshalTo(s.plain)
-	if err != nil {
-		return nil, fmt.Errorf("marshal RTP header: %w", err)
+	if pt > 127 {
+		return nil, fmt.Errorf("RTP payload type %d out of range", pt)
 	}
-	if n+len(payload) > len(s.plain) {
+	if hdrLen+len(payload) > len(s.plain) {
 		return nil, fmt.Errorf("RTP payload of %d bytes too large", len(payload))
 	}
-	copy(s.plain[n:], payload)
-	return s.plain[:n+len(payload)], nil
+	b := s.plain[:hdrLen+len(payload)]
+	b[0] = 2 << 6 // V=2, P=0, X=0, CC=0
+	b[1] = pt
+	if marker {
+		b[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(b[2:], seq)
+	binary.BigEndian.PutUint32(b[4:], ts)
+	binary.BigEndian.PutUint32(b[8:], s.cfg.SSRC)
+	copy(b[hdrLen:], payload)
+	return b, nil
 }
 
 // transmit is the tick's hand-over with the network side. In one hold of mu it protects plain

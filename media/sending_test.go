@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"encoding/binary"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imsphone/imsphone/media/audio"
+	"github.com/pion/rtp"
 	"github.com/pion/srtp/v2"
 )
 
@@ -209,4 +211,45 @@ func TestSetSendingLoopback(t *testing.T) {
 		t.Fatalf("B after resume: lost %d, auth failures %d, replay drops %d", b2.PacketsLost, b2.SRTPAuthFailures, b2.SRTPReplayDrops)
 	}
 	t.Logf("B: %d received, %d lost, jitter %v", b2.PacketsReceived, b2.PacketsLost, b2.Jitter)
+}
+
+// marshalRTP writes the RFC 3550 §5.1 fixed header itself; pion's rtp.Packet.Marshal is the
+// independent computation it must agree with, field by field, for any payload type, marker,
+// sequence number (across the wrap), timestamp and SSRC.
+func TestMarshalRTPMatchesPion(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	s := fuzzStream(t, nil)
+	s.seq = 65530
+	for i := 0; i < 2000; i++ {
+		pt := uint8(rng.IntN(128))
+		marker := rng.IntN(2) == 1
+		ts := rng.Uint32()
+		s.cfg.SSRC = rng.Uint32()
+		payload := make([]byte, rng.IntN(200))
+		for j := range payload {
+			payload[j] = byte(rng.Uint32())
+		}
+		seq := s.seq
+		got, err := s.marshalRTP(pt, ts, marker, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: seq,
+			Timestamp: ts, SSRC: s.cfg.SSRC}, Payload: payload}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("packet %d: ours %x, pion %x", i, got, want)
+		}
+		if s.seq != seq+1 {
+			t.Fatalf("sequence number %d after %d", s.seq, seq)
+		}
+	}
+	if _, err := s.marshalRTP(128, 0, false, nil); err == nil {
+		t.Fatal("payload type 128 accepted")
+	}
+	if _, err := s.marshalRTP(0, 0, false, make([]byte, maxDatagram)); err == nil {
+		t.Fatal("oversized payload accepted")
+	}
 }

@@ -170,7 +170,6 @@ type Stream struct {
 	payload []byte
 	plain   []byte
 	wire    []byte
-	hdr     rtp.Header
 	dtmfTx  *codec.DTMFSender
 	pcmOut  []int16
 
