@@ -38,6 +38,13 @@
 // measured loss (including packets too late to play) and one-way delay, with the G.711 values
 // of ITU-T G.113 Appendix I.
 //
+// Goroutines: a read goroutine per socket and a tick goroutine share the stream's mutex. The
+// read goroutine takes it once per datagram (source checks, SRTP, statistics, jitter-buffer
+// push); the tick takes it once per 20 ms for both of its hand-overs, protecting the packet it
+// sends and taking the frame to play, which it decodes outside the lock (the jitter buffer lends
+// the payload until the next pop). The clock is read once per datagram, monotonic reading only
+// for RTP.
+//
 // Codecs, audio sources and sinks, the adaptive jitter buffer and packet loss concealment come
 // from the sibling packages media/codec, media/audio and media/jitter; media/mediatest has an
 // impairing UDP relay for tests.
