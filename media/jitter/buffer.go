@@ -273,6 +273,11 @@ func (b *Buffer) Push(seq uint16, ts uint32, arrival time.Time, payload []byte) 
 	s.ts = ts
 	s.tsExt = tsExt
 	s.buf = append(s.buf[:0], payload...)
+	if s.buf == nil {
+		// An empty payload into a buffer never grown (or the nil first lent by Pop): a frame
+		// that is not Missing has a non-nil Payload.
+		s.buf = []byte{}
+	}
 	b.count++
 	if e > b.maxSeq {
 		b.maxSeq = e

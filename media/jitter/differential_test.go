@@ -31,6 +31,9 @@ func (d *diffPair) pop(at time.Time) {
 	d.t.Helper()
 	f, ok := d.b.Pop(at)
 	rf, rok := d.ref.Pop(at)
+	if ok && f.Missing != (f.Payload == nil) {
+		d.t.Fatalf("op %d: Pop = %+v: Payload must be nil exactly when Missing", d.ops, f)
+	}
 	if ok != rok || f.Missing != rf.Missing || f.Seq != rf.Seq || f.TS != rf.TS ||
 		(f.Payload == nil) != (rf.Payload == nil) || !bytes.Equal(f.Payload, rf.Payload) {
 		d.t.Fatalf("op %d: Pop = %+v, %v; reference %+v, %v", d.ops, f, ok, rf, rok)

@@ -173,6 +173,12 @@ func (b *refBuffer) Push(seq uint16, ts uint32, arrival time.Time, payload []byt
 	s.ts = ts
 	s.tsExt = tsExt
 	s.buf = append(s.buf[:0], payload...)
+	if s.buf == nil {
+		// Frame's contract (non-nil Payload unless Missing), which the Buffer keeps since it
+		// lends popped buffers out; the replaced implementation returned nil for an empty
+		// payload in a slot never used before.
+		s.buf = []byte{}
+	}
 	b.count++
 	if e > b.maxSeq {
 		b.maxSeq = e
