@@ -60,6 +60,8 @@ type Call struct {
 	reinviteMu sync.Mutex
 	ackCSeq    uint32
 	ackWait    chan struct{}
+	// exchange says, under mu, what holds reinviteMu (see onReinvite).
+	exchange exchangeState
 	// stimer is the RFC 4028 session timer (sessiontimer.go).
 	stimer sessionTimer
 

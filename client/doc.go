@@ -80,7 +80,9 @@
 //     (RFC 4568 §7.1.4 re-offer of the active a=crypto) and the running stream, so the SSRC,
 //     sequence numbers and ROC carry on (RFC 3711 §3.3.1); a re-offer that changes the codec
 //     is refused with 488; a 491 Request Pending is retried once after
-//     §14.1's wait (2.1–4 s as owner of the Call-ID, else 0–2 s). While our direction does not send (recvonly, inactive),
+//     §14.1's wait (2.1–4 s as owner of the Call-ID, else 0–2 s); a peer's re-INVITE that
+//     arrives before the ACK for our 2xx to its previous one (that ACK by UDP, the large
+//     re-INVITE by TCP, §18.1.1) is answered, not met by 491. While our direction does not send (recvonly, inactive),
 //     no RTP goes out (media.Stream.SetSending); RTCP continues (RFC 3264 §5.1).
 //   - Rekey by re-INVITE (rekey.go, RFC 4568 §7.1.4, RFC 6043 §4.2): Call.Rekey offers new keys
 //     (fresh a=crypto lines, or a new KMS ticket and TRANSFER_INIT); a peer's re-offer with new

@@ -110,6 +110,8 @@ func (c *Call) reinvite(ctx context.Context, dir sdpoa.Direction) error {
 func (c *Call) reinviteKeys(ctx context.Context, dir sdpoa.Direction, rekey bool) error {
 	c.reinviteMu.Lock()
 	defer c.reinviteMu.Unlock()
+	c.setExchange(exchangeOffering)
+	defer c.setExchange(exchangeNone)
 	err := c.reinviteOnce(ctx, dir, rekey)
 	if !errors.Is(err, errRequestPending) {
 		return err
@@ -237,6 +239,49 @@ func (c *Call) reinviteOnce(ctx context.Context, dir sdpoa.Direction, rekey bool
 	return nil
 }
 
+// exchangeState is what holds a Call's reinviteMu: the offer/answer exchange of one re-INVITE.
+type exchangeState int
+
+const (
+	exchangeNone      exchangeState = iota // free, or being released
+	exchangeOffering                       // our re-INVITE (reinviteKeys)
+	exchangeAnswering                      // a peer's re-INVITE we have not answered yet
+	exchangeAnswered                       // our 2xx to a peer's re-INVITE is out; its ACK awaited
+)
+
+func (c *Call) setExchange(e exchangeState) {
+	c.mu.Lock()
+	c.exchange = e
+	c.mu.Unlock()
+}
+
+// waitExchange decides for req, a re-INVITE that found reinviteMu held, whether to wait for it
+// rather than answer 491. It waits when the holder is the handler of a previous re-INVITE of
+// the peer whose 2xx is out (or a holder on its way out): that offer/answer exchange was
+// complete when our answer went out (RFC 3264 §4), so RFC 3261 §14.2's 491 (our own INVITE
+// pending) does not apply; and a UAC sends the ACK for a 2xx before any later INVITE in the
+// dialog (§13.2.2.4), so req stands for that ACK, which may come by another path and later:
+// after a large re-INVITE went by TCP, its ACK goes by UDP (§18.1.1) and can arrive, or be
+// handled, after the next re-INVITE. The ACK itself is then ignored when it comes.
+func (c *Call) waitExchange(req *sip.Request) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.exchange {
+	case exchangeNone:
+		return true
+	case exchangeAnswered:
+		if req.CSeq() == nil || req.CSeq().SeqNo <= c.ackCSeq {
+			return false
+		}
+		if c.ackWait != nil {
+			close(c.ackWait)
+			c.ackWait = nil
+		}
+		return true
+	}
+	return false // our own re-INVITE (glare), or the peer's previous one not answered yet
+}
+
 // onReinvite answers a re-INVITE (RFC 3261 §14.2) on an established call: the offer must keep
 // the codec; its direction is mirrored (hold/resume by the peer). It may keep the keys, or
 // carry new ones (a rekey, keymgmt.Negotiator.AnswerReoffer), which a new media address
@@ -255,10 +300,17 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(res)
 	}
 	if !c.reinviteMu.TryLock() {
-		refuse(sip.StatusRequestPending, "Request Pending", "") // RFC 3261 §14.2 glare
-		return
+		if !c.waitExchange(req) {
+			refuse(sip.StatusRequestPending, "Request Pending", "") // RFC 3261 §14.2 glare
+			return
+		}
+		c.reinviteMu.Lock() // the previous exchange's handler is ending
 	}
-	unlock = sync.OnceFunc(c.reinviteMu.Unlock)
+	c.setExchange(exchangeAnswering)
+	unlock = sync.OnceFunc(func() {
+		c.setExchange(exchangeNone)
+		c.reinviteMu.Unlock()
+	})
 	defer unlock()
 	// Ready once our answer is out and media runs: a re-INVITE may overtake the processing of
 	// the ACK for our 2xx (it follows the ACK on the wire, but handlers run concurrently).
@@ -351,6 +403,7 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	wait := make(chan struct{})
 	c.mu.Lock()
 	c.ackCSeq, c.ackWait = req.CSeq().SeqNo, wait
+	c.exchange = exchangeAnswered
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
