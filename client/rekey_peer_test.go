@@ -187,6 +187,30 @@ func dialRawPeer(t *testing.T, klog *lockedBuffer) (*Phone, *rawPeer, *Call) {
 	return a, peer, call
 }
 
+// mediaUp sends the phone 5 SRTP packets of ssrc from sequence number 100, under the peer's key,
+// and waits for the call's EventMediaUp.
+func (p *rawPeer) mediaUp(call *Call, ssrc uint32) {
+	p.t.Helper()
+	for _, pkt := range srtpPackets(p.t, p.keys.Send, ssrc, p.pt, 100, 5) {
+		p.media.WriteTo(pkt, net.UDPAddrFromAddrPort(p.phoneRTP))
+	}
+	waitFor(p.t, call, EventMediaUp, 5*time.Second)
+}
+
+// reoffer is the peer's re-offer of the call's codec from media's address, with direction dir
+// and the key lines attrs: the offer and its body.
+func (p *rawPeer) reoffer(call *Call, media *net.UDPConn, dir sdpoa.Direction, attrs []sdpoa.Attribute) (*sdpoa.Session, []byte) {
+	p.t.Helper()
+	p.origin.SessionVersion++
+	o := sdpoa.NewOffer(p.origin, sdpoa.Local{Addr: addrOf(media), RTCPMux: true, Proto: sdpoa.ProtoSAVP,
+		Formats: []sdpoa.Format{call.Negotiated().Codec}, Direction: dir, Attributes: attrs}, nil)
+	body, err := o.Marshal()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return o, body
+}
+
 // A rekey the peer refuses (488) fails Rekey with the status, leaves the call's keys as they
 // were, and the media goes on with them both ways: the peer still opens our packets with the
 // old key, and ours still authenticate its old-key packets.
@@ -194,10 +218,7 @@ func TestRekeyRefused(t *testing.T) {
 	var klog lockedBuffer
 	_, peer, call := dialRawPeer(t, &klog)
 	const peerSSRC = 0x0b0b0b0b
-	for _, pkt := range srtpPackets(t, peer.keys.Send, peerSSRC, peer.pt, 100, 5) {
-		peer.media.WriteTo(pkt, net.UDPAddrFromAddrPort(peer.phoneRTP))
-	}
-	waitFor(t, call, EventMediaUp, 5*time.Second)
+	peer.mediaUp(call, peerSSRC)
 	before := call.Keys()
 	lines := strings.Count(klog.String(), "\n")
 
@@ -291,26 +312,15 @@ func (p *rawPeer) reinviteFromPeerAckLater(first *sip.Request, cseq uint32, body
 func TestPeerReinviteBeforeACK(t *testing.T) {
 	var klog lockedBuffer
 	_, peer, call := dialRawPeer(t, &klog)
-	for _, pkt := range srtpPackets(t, peer.keys.Send, 0x0d0d0d0d, peer.pt, 100, 5) {
-		peer.media.WriteTo(pkt, net.UDPAddrFromAddrPort(peer.phoneRTP))
-	}
-	waitFor(t, call, EventMediaUp, 5*time.Second)
-	keep := peer.neg.Reoffer(peer.keys)
-	offer := func(dir sdpoa.Direction) []byte {
-		peer.origin.SessionVersion++
-		o := sdpoa.NewOffer(peer.origin, sdpoa.Local{Addr: addrOf(peer.media), RTCPMux: true, Proto: sdpoa.ProtoSAVP,
-			Formats: []sdpoa.Format{call.Negotiated().Codec}, Direction: dir, Attributes: keep.Lines().Media}, nil)
-		b, err := o.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	hold, lateACK := peer.reinviteFromPeerAckLater(peer.first, 1, offer(sdpoa.SendOnly))
+	peer.mediaUp(call, 0x0d0d0d0d)
+	keep := peer.neg.Reoffer(peer.keys).Lines().Media
+	_, holdBody := peer.reoffer(call, peer.media, sdpoa.SendOnly, keep)
+	hold, lateACK := peer.reinviteFromPeerAckLater(peer.first, 1, holdBody)
 	if hold.StatusCode != 200 || lateACK == nil {
 		t.Fatalf("hold: %s", hold.StartLine())
 	}
-	resume := peer.reinviteFromPeer(peer.first, 2, offer(sdpoa.SendRecv))
+	_, resumeBody := peer.reoffer(call, peer.media, sdpoa.SendRecv, keep)
+	resume := peer.reinviteFromPeer(peer.first, 2, resumeBody)
 	if resume.StatusCode != 200 {
 		t.Fatalf("resume before the hold's ACK: %s %v", resume.StartLine(), resume.GetHeader("Warning"))
 	}
@@ -335,10 +345,7 @@ func TestPeerRekeyNewAddress(t *testing.T) {
 	var klog lockedBuffer
 	_, peer, call := dialRawPeer(t, &klog)
 	const peerSSRC = 0x0c0c0c0c
-	for _, pkt := range srtpPackets(t, peer.keys.Send, peerSSRC, peer.pt, 100, 5) {
-		peer.media.WriteTo(pkt, net.UDPAddrFromAddrPort(peer.phoneRTP))
-	}
-	waitFor(t, call, EventMediaUp, 5*time.Second)
+	peer.mediaUp(call, peerSSRC)
 	keyLines(t, &klog, 2)
 	oldKeys := call.Keys()
 
@@ -349,11 +356,7 @@ func TestPeerRekeyNewAddress(t *testing.T) {
 	}
 	defer media2.Close()
 	first := peer.first
-	keep := peer.neg.Reoffer(peer.keys)
-	peer.origin.SessionVersion++
-	sameKey := sdpoa.NewOffer(peer.origin, sdpoa.Local{Addr: addrOf(media2), RTCPMux: true, Proto: sdpoa.ProtoSAVP,
-		Formats: []sdpoa.Format{call.Negotiated().Codec}, Attributes: keep.Lines().Media}, nil)
-	body, _ := sameKey.Marshal()
+	_, body := peer.reoffer(call, media2, sdpoa.SendRecv, peer.neg.Reoffer(peer.keys).Lines().Media)
 	if res := peer.reinviteFromPeer(first, 1, body); res.StatusCode != 488 {
 		t.Fatalf("new address with the old key: %s", res.StartLine())
 	}
@@ -362,10 +365,7 @@ func TestPeerRekeyNewAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer.origin.SessionVersion++
-	offer := sdpoa.NewOffer(peer.origin, sdpoa.Local{Addr: addrOf(media2), RTCPMux: true, Proto: sdpoa.ProtoSAVP,
-		Formats: []sdpoa.Format{call.Negotiated().Codec}, Attributes: off.Lines().Media}, nil)
-	body, _ = offer.Marshal()
+	offer, body := peer.reoffer(call, media2, sdpoa.SendRecv, off.Lines().Media)
 	res := peer.reinviteFromPeer(first, 2, body)
 	if res.StatusCode != 200 {
 		t.Fatalf("rekey re-INVITE: %s %v", res.StartLine(), res.GetHeader("Warning"))
