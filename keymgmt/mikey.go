@@ -332,6 +332,11 @@ func decodeKeyMgmt(l Lines) (*mikey.Message, error) {
 	if len(v) > maxKeyMgmtData {
 		return nil, refuse(WarnAttributeNotUnderstood, nil, "a=key-mgmt:mikey data of %d bytes exceeds %d", len(v), maxKeyMgmtData)
 	}
+	if i := strings.IndexAny(v, "\r\n"); i >= 0 {
+		// encoding/base64 skips line breaks (MIME); data in a protocol field must not hold any
+		// character outside the alphabet (RFC 4648 §3.3).
+		return nil, refuse(WarnAttributeNotUnderstood, nil, "a=key-mgmt:mikey data has a line break at byte %d (RFC 4567 §3.1, RFC 4648 §3.3)", i)
+	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(v)
 	if err != nil {
 		return nil, refuse(WarnAttributeNotUnderstood, err, "a=key-mgmt:mikey data is not base64 (RFC 4567 §3.1)")

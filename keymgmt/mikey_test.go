@@ -459,3 +459,27 @@ func TestMIKEYIdentityForms(t *testing.T) {
 		}
 	}
 }
+
+// The callee's real TRANSFER_RESP with a line break inside its base64 is refused (RFC 4648
+// §3.3; encoding/base64 alone would skip the break and decode the genuine message, as
+// FuzzMIKEYAccept found); the same answer without it is then accepted, so the refusal was the
+// line break's and not a replay's.
+func TestMIKEYKeyMgmtLineBreakRefused(t *testing.T) {
+	l := newLab(t, false)
+	a := l.negotiator("alice@home1.net", keymgmt.MIKEYConfig{})
+	b := l.negotiator("bob@home1.net", keymgmt.MIKEYConfig{})
+	off, err := a.Offer(context.Background(), aliceStream)
+	must(t, err, "Offer")
+	ans, _, err := b.Answer(context.Background(), true, off.Lines(), bobStream)
+	must(t, err, "Answer")
+	v := ans.Media[0].Value
+	broken := v[:40] + "\r\n" + v[40:]
+	k, err := off.Accept(context.Background(), true, mediaLine(broken), aliceStream)
+	var ke *keymgmt.Error
+	if k != nil || !errors.As(err, &ke) || ke.Status != keymgmt.StatusNotAcceptableHere || !strings.Contains(err.Error(), "line break") {
+		t.Fatalf("answer with a line break: keys %v, error %v", k, err)
+	}
+	if k, err := off.Accept(context.Background(), true, mediaLine(v), aliceStream); err != nil || k == nil {
+		t.Fatalf("the same answer without the line break: keys %v, error %v", k, err)
+	}
+}
